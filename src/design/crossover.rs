@@ -1,0 +1,169 @@
+//! The mono-safe bass crossover: below the crossover frequency the output is the input
+//! (delayed), exactly; the processing fades in above it.
+//!
+//! The engine adds the delayed input in the time domain and lets the STFT produce only the
+//! difference the processing makes. That difference is designed with an ideal step at
+//! `crossover + STEP_OFFSET_HZ` and then Kaiser-windowed to the engine's FIR length; the
+//! window's transition band lies just above the crossover, so below it the difference is
+//! at least 60 dB down: the bass is the input, exactly to that depth.
+
+use super::filterset::FrameLayout;
+use super::C64;
+use realfft::RealFftPlanner;
+
+/// Where the ideal step sits above the crossover frequency, Hz: a little more than half the
+/// transition width of the Kaiser window at [`KAISER_BETA`] over the engine's FIR (whose
+/// length in milliseconds, and so this width in Hz, is the same at every sample rate).
+pub const STEP_OFFSET_HZ: f64 = 150.0;
+
+/// Kaiser window parameter of the FIR design: ≈ 80 dB stop band, so that even filters at the
+/// boost limit leave the bass 60 dB clean.
+pub const KAISER_BETA: f64 = 8.0;
+
+/// Whether `freq_hz` lies in the processed side of the ideal (pre-window) step.
+pub fn processed_side(freq_hz: f64, crossover_hz: f64) -> bool {
+    freq_hz >= crossover_hz + STEP_OFFSET_HZ
+}
+
+/// Share of the upmix's centre extraction at `freq_hz`: none at or below the crossover (the
+/// output there is the plain input, and a time-varying centre mask would only modulate
+/// bass into the processed band), all of it where processing is complete.
+pub fn centre_share(freq_hz: f64, crossover_hz: f64) -> f64 {
+    let from = crossover_hz;
+    let to = crossover_hz + 2.0 * STEP_OFFSET_HZ;
+    if freq_hz <= from {
+        0.0
+    } else if freq_hz >= to {
+        1.0
+    } else {
+        0.5 - 0.5 * (std::f64::consts::PI * (freq_hz - from) / (to - from)).cos()
+    }
+}
+
+/// Modified Bessel function of the first kind, order 0 (power series; converges fast for
+/// the arguments a Kaiser window uses).
+fn bessel_i0(x: f64) -> f64 {
+    let mut sum = 1.0;
+    let mut term = 1.0;
+    let half = x / 2.0;
+    for k in 1..64 {
+        term *= (half / k as f64).powi(2);
+        sum += term;
+        if term < sum * 1e-17 {
+            break;
+        }
+    }
+    sum
+}
+
+/// Windows designed frequency responses into FIRs that fit the engine's convolution room:
+/// inverse FFT, a Kaiser window of `fir_len` taps centred on the bulk delay, FFT back. What
+/// the engine applies is then exactly a linear convolution with that FIR.
+pub struct FirWindow {
+    layout: FrameLayout,
+    inverse: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
+    forward: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    window: Vec<f64>,
+}
+
+impl FirWindow {
+    /// Plans the transforms and the window for `layout`.
+    pub fn new(layout: FrameLayout) -> Self {
+        let mut planner = RealFftPlanner::<f64>::new();
+        let fir_len = layout.fir_len();
+        let half = (fir_len - 1) as f64 / 2.0;
+        let norm = bessel_i0(KAISER_BETA);
+        let window = (0..layout.fft_len)
+            .map(|i| {
+                if i >= fir_len {
+                    0.0
+                } else {
+                    let r = (i as f64 - half) / half;
+                    bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / norm
+                }
+            })
+            .collect();
+        Self {
+            layout,
+            inverse: planner.plan_fft_inverse(layout.fft_len),
+            forward: planner.plan_fft_forward(layout.fft_len),
+            window,
+        }
+    }
+
+    /// Replaces `response` (one value per bin) by the response of its windowed FIR.
+    pub fn apply(&mut self, response: &mut [C64]) {
+        let len = self.layout.fft_len;
+        let mut spectrum = response.to_vec();
+        spectrum[0].im = 0.0;
+        if let Some(last) = spectrum.last_mut() {
+            last.im = 0.0;
+        }
+        let mut taps = vec![0.0; len];
+        self.inverse
+            .process(&mut spectrum, &mut taps)
+            .expect("DC and Nyquist are real and the buffers are sized by the plan");
+        for (t, w) in taps.iter_mut().zip(&self.window) {
+            *t *= w / len as f64;
+        }
+        self.forward
+            .process(&mut taps, response)
+            .expect("buffers are sized by the plan");
+    }
+}
+
+/// The plain-input share of the output per bin (1 well below the crossover, 0 above the
+/// transition), as the windowed design realises it: the step, delayed by the bulk delay,
+/// windowed, and the delay taken out again.
+pub fn plain_share(layout: FrameLayout, sample_rate: f64, crossover_hz: f64) -> Vec<f64> {
+    let freqs = layout.bin_freqs(sample_rate);
+    let delay = |f: f64| {
+        C64::from_polar(
+            1.0,
+            -2.0 * std::f64::consts::PI * f * layout.bulk_delay as f64 / sample_rate,
+        )
+    };
+    let mut response: Vec<C64> = freqs
+        .iter()
+        .map(|&f| {
+            if processed_side(f, crossover_hz) {
+                C64::new(0.0, 0.0)
+            } else {
+                delay(f)
+            }
+        })
+        .collect();
+    FirWindow::new(layout).apply(&mut response);
+    response
+        .iter()
+        .zip(&freqs)
+        .map(|(r, &f)| (r * delay(f).conj()).re.clamp(0.0, 1.0))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bessel_matches_known_values() {
+        assert!((bessel_i0(0.0) - 1.0).abs() < 1e-15);
+        assert!((bessel_i0(1.0) - 1.266_065_877_752_008).abs() < 1e-12);
+        assert!((bessel_i0(6.5) - 107.741_165_803_865_4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn plain_below_processed_above() {
+        let layout = FrameLayout::for_sample_rate(48_000.0);
+        let share = plain_share(layout, 48_000.0, 120.0);
+        let freqs = layout.bin_freqs(48_000.0);
+        for (s, f) in share.iter().zip(&freqs) {
+            if *f <= 120.0 {
+                assert!((1.0 - s).abs() < 1e-3, "{f} Hz: {s}");
+            }
+            if *f >= 120.0 + 2.0 * STEP_OFFSET_HZ {
+                assert!(*s < 1e-3, "{f} Hz: {s}");
+            }
+        }
+    }
+}

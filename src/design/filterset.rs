@@ -1,0 +1,448 @@
+//! Assembles the whole chain after the upmix into one filter matrix per STFT bin: for each
+//! of the three upmix channels (L', R', C) and each output, a complex gain. The audio thread
+//! applies it as is; width is kept as a separate delta so that it can move at audio rate.
+
+use super::beam::{self, BeamSpec};
+use super::crossover::{self, FirWindow};
+use super::ctc::{self, CtcDesign, CtcSpec};
+use super::linalg::CMatrix;
+use super::plant::{EarResponses, Plant};
+use super::settings::{Mode, Settings};
+use super::virtualizer::VirtualSpeaker;
+use super::C64;
+use realfft::num_complex::Complex32;
+use std::f64::consts::PI;
+
+/// Number of upmix channels the filters read: L', R', C.
+pub const UPMIX_CHANNELS: usize = 3;
+
+/// Highest centre boost of the two-driver presence control (depth 1), dB.
+pub const MAX_PRESENCE_DB: f64 = 6.0;
+
+/// Where the cancellation target starts to fall back to the plain ratio at the top, Hz.
+pub const TOP_TAPER_START_HZ: f64 = 7000.0;
+
+/// Where the cancellation target has fallen back to the plain ratio, Hz.
+pub const TOP_TAPER_END_HZ: f64 = 14000.0;
+
+/// The STFT frame geometry at one sample rate. Everything scales with the rate, so the
+/// latency in milliseconds and the frequency resolution stay the same from 22.05 to 384 kHz.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// Analysis window length (Hann), samples.
+    pub frame_len: usize,
+    /// Hop between frames (half the window: Hann at 50 % overlap sums to one).
+    pub hop: usize,
+    /// FFT length: the frame plus room for the filters without circular wrap.
+    pub fft_len: usize,
+    /// Common delay of every filter (the modelling delay of the inversions), samples.
+    pub bulk_delay: usize,
+}
+
+impl FrameLayout {
+    /// The layout for `sample_rate`: 1024-sample frames at 44.1/48 kHz, scaled by the
+    /// power of two nearest to rate/48 kHz (clamped to ½…8).
+    pub fn for_sample_rate(sample_rate: f64) -> Self {
+        let octave = (sample_rate / 48_000.0).log2().round().clamp(-1.0, 3.0);
+        let scale = 2f64.powf(octave);
+        let frame_len = (1024.0 * scale) as usize;
+        Self {
+            frame_len,
+            hop: frame_len / 2,
+            fft_len: 2 * frame_len,
+            bulk_delay: frame_len / 2,
+        }
+    }
+
+    /// Number of FFT bins (DC to Nyquist).
+    pub fn bins(&self) -> usize {
+        self.fft_len / 2 + 1
+    }
+
+    /// Longest filter that convolves without wrapping: fft_len − frame_len + 1.
+    pub fn fir_len(&self) -> usize {
+        self.fft_len - self.frame_len + 1
+    }
+
+    /// Total latency of the plugin: the frame (overlap-add) plus the bulk filter delay.
+    pub fn latency(&self) -> usize {
+        self.frame_len + self.bulk_delay
+    }
+
+    /// Centre frequency of every bin at `sample_rate`.
+    pub fn bin_freqs(&self, sample_rate: f64) -> Vec<f64> {
+        (0..self.bins())
+            .map(|k| k as f64 * sample_rate / self.fft_len as f64)
+            .collect()
+    }
+}
+
+/// How loud the processed chain is at the ears compared with the plain input, as a
+/// quadratic in width, so that loudness compensation follows width at audio rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoudnessModel {
+    /// Ear power of the plain input.
+    pub plain: f64,
+    /// Ear power at width 0.
+    pub at_zero: f64,
+    /// Cross term: power(width) = at_zero + 2·cross·width + delta·width².
+    pub cross: f64,
+    /// Power of the width delta alone.
+    pub delta: f64,
+}
+
+impl LoudnessModel {
+    /// Gain that brings the processed chain back to the plain input's ear level.
+    pub fn compensation(&self, width: f64) -> f64 {
+        let p = self.at_zero + 2.0 * self.cross * width + self.delta * width * width;
+        if p > 1e-30 && self.plain > 1e-30 {
+            (self.plain / p).sqrt().clamp(0.1, 10.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Everything the audio thread needs to run one design.
+///
+/// The engine outputs the delayed input (the plain feed: L to the leftmost output, R to the
+/// rightmost) plus what its STFT adds. Per bin and element the STFT applies
+/// `g·(base + width·delta) − bass_complement`, where g is the loudness compensation:
+/// `base + width·delta` is the processed chain above the bass crossover and
+/// `bass_complement` the plain feed above it, which the processing replaces. Below the
+/// crossover all three vanish, so the output there is the input.
+#[derive(Clone, Debug)]
+pub struct FilterSet {
+    /// Frame geometry these filters were designed for.
+    pub layout: FrameLayout,
+    /// Number of outputs (drivers or, in headphone mode, ears on the outer outputs).
+    pub outputs: usize,
+    /// `[bin][output][upmix channel]`: the processed chain at width 0, above the crossover.
+    pub base: Vec<Complex32>,
+    /// `[bin][output][upmix channel]`, added per unit of width.
+    pub width_delta: Vec<Complex32>,
+    /// `[bin][output][upmix channel]`: the plain feed above the crossover.
+    pub bass_complement: Vec<Complex32>,
+    /// Per bin, how much of the upmix's centre is extracted (none below the crossover).
+    pub centre_share: Vec<f32>,
+    /// Ear-level model for loudness compensation.
+    pub loudness: LoudnessModel,
+    /// Whether loudness compensation is applied.
+    pub compensate_loudness: bool,
+}
+
+impl FilterSet {
+    /// Index of element (bin, output, channel) in `base` and `width_delta`.
+    pub fn index(&self, bin: usize, output: usize, channel: usize) -> usize {
+        (bin * self.outputs + output) * UPMIX_CHANNELS + channel
+    }
+
+    /// The complex response of one element of the whole chain (plain feed included) at a
+    /// width, in double precision for analysis.
+    pub fn response(&self, bin: usize, output: usize, channel: usize, width: f64) -> C64 {
+        let i = self.index(bin, output, channel);
+        let c = |v: Complex32| C64::new(v.re as f64, v.im as f64);
+        let g = self.output_gain(width);
+        let plain = if plain_feed(self.outputs, output, channel) {
+            let w =
+                2.0 * PI * bin as f64 * self.layout.bulk_delay as f64 / self.layout.fft_len as f64;
+            C64::from_polar(1.0, -w)
+        } else {
+            C64::new(0.0, 0.0)
+        };
+        plain + (c(self.base[i]) + c(self.width_delta[i]) * width) * g - c(self.bass_complement[i])
+    }
+
+    /// The loudness-compensation gain at `width` (1 when compensation is off).
+    pub fn output_gain(&self, width: f64) -> f64 {
+        if self.compensate_loudness {
+            self.loudness.compensation(width)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// What a design is made from.
+#[derive(Clone, Copy, Debug)]
+pub struct DesignInput {
+    /// The settings (width is ignored: it is applied at audio rate).
+    pub settings: Settings,
+    /// Number of outputs.
+    pub outputs: usize,
+    /// Sample rate, Hz.
+    pub sample_rate: f64,
+}
+
+/// A design and the intermediate results that reports and the editor plot.
+#[derive(Debug)]
+pub struct Design {
+    /// What the audio thread runs.
+    pub filters: FilterSet,
+    /// Bin frequencies, Hz.
+    pub freqs: Vec<f64>,
+    /// The canceller (speakers and binaural modes).
+    pub ctc: Option<CtcDesign>,
+    /// The virtual speakers (speakers and headphone modes).
+    pub virtual_speaker: Option<VirtualSpeaker>,
+    /// The centre beam's limits (for any layout; unavailable on two drivers).
+    pub beam: BeamSpec,
+    /// The settings designed for.
+    pub input: DesignInput,
+    /// The plant's name.
+    pub plant_name: String,
+}
+
+/// Share of the cancellation working band at `freq_hz` from the top: 1 below
+/// [`TOP_TAPER_START_HZ`], 0 above [`TOP_TAPER_END_HZ`] (where head movements and pinnae
+/// make cancellation useless). The bass crossover limits it at the bottom.
+pub fn cancellation_top_share(freq_hz: f64) -> f64 {
+    1.0 - super::bands::log_step(freq_hz, TOP_TAPER_START_HZ, TOP_TAPER_END_HZ)
+}
+
+/// Whether the plain feed routes upmix `channel` to `output`: L' to the leftmost output, R'
+/// to the rightmost, C to both (so that L' + C and R' + C arrive as the input did).
+pub fn plain_feed(outputs: usize, output: usize, channel: usize) -> bool {
+    match channel {
+        0 => output == 0,
+        1 => output == outputs - 1,
+        _ => output == 0 || output == outputs - 1,
+    }
+}
+
+/// The plain feed as a matrix (outputs × upmix channels).
+fn plain_matrix(outputs: usize) -> CMatrix {
+    let mut m = CMatrix::zeros(outputs, UPMIX_CHANNELS);
+    for out in 0..outputs {
+        for ch in 0..UPMIX_CHANNELS {
+            if plain_feed(outputs, out, ch) {
+                m[(out, ch)] = C64::new(1.0, 0.0);
+            }
+        }
+    }
+    m
+}
+
+/// Designs the whole chain for `input` on `plant`.
+pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
+    let s = &input.settings;
+    let n = input.outputs;
+    let layout = FrameLayout::for_sample_rate(input.sample_rate);
+    let freqs = layout.bin_freqs(input.sample_rate);
+    let geometry = s.geometry(n);
+    let reference = geometry.reference();
+    let ears: EarResponses = plant
+        .ear_responses(&geometry, &freqs)
+        .relative_to(reference.distance_m);
+    let beam_spec = BeamSpec::new(n, s.spacing_m);
+    let plain = plain_matrix(n);
+
+    let plain_share = crossover::plain_share(layout, input.sample_rate, s.bass_crossover_hz);
+    let uses_ctc = matches!(s.mode, Mode::Speakers | Mode::Binaural);
+    let ctc = uses_ctc.then(|| {
+        let spec = CtcSpec {
+            cancellation_db: s.cancellation_db,
+            boost_limit_db: s.boost_limit_db,
+        };
+        let top: Vec<f64> = freqs.iter().map(|&f| cancellation_top_share(f)).collect();
+        ctc::design(&ears, &spec, &top, &plain_share)
+    });
+    let virtual_speaker =
+        (s.mode != Mode::Binaural).then(|| VirtualSpeaker::new(s.virtual_angle_deg));
+    let presence = 10f64.powf(MAX_PRESENCE_DB * s.depth.clamp(0.0, 1.0) / 20.0);
+    let centre_delays = centre_alignment(&ears, s.mode, n);
+
+    let bins = layout.bins();
+    let mut base = vec![C64::new(0.0, 0.0); bins * n * UPMIX_CHANNELS];
+    let mut delta = base.clone();
+    let mut bass = base.clone();
+    let at = |bin: usize, out: usize, ch: usize| (bin * n + out) * UPMIX_CHANNELS + ch;
+    for (k, &f) in freqs.iter().enumerate() {
+        // The processed chain at this bin, before the bass crossover: full width and width 0.
+        let mut full = CMatrix::zeros(n, UPMIX_CHANNELS);
+        let mut zero = CMatrix::zeros(n, UPMIX_CHANNELS);
+        let centre: Vec<C64> = if s.mode == Mode::Speakers && beam_spec.available() {
+            beam::centre_weights(&beam_spec, f, s.depth)
+                .iter()
+                .zip(&centre_delays)
+                .map(|(w, d)| C64::from_polar(2.0 * w, -2.0 * PI * f * d))
+                .collect()
+        } else {
+            (0..n).map(|r| plain[(r, 2)] * presence).collect()
+        };
+        match s.mode {
+            Mode::Speakers => {
+                let c = &ctc
+                    .as_ref()
+                    .expect("speakers mode designs a canceller")
+                    .filters[k];
+                // Virtual crosstalk only where the physical crosstalk is cancelled.
+                let share = cancellation_top_share(f);
+                let cross = virtual_speaker
+                    .expect("speakers mode has virtual speakers")
+                    .contralateral(f)
+                    * share;
+                for r in 0..n {
+                    full[(r, 0)] = c[(r, 0)] + c[(r, 1)] * cross;
+                    full[(r, 1)] = c[(r, 1)] + c[(r, 0)] * cross;
+                }
+            }
+            Mode::Headphones => {
+                let cross = virtual_speaker
+                    .expect("headphone mode has virtual speakers")
+                    .contralateral(f);
+                full[(0, 0)] = C64::new(1.0, 0.0);
+                full[(n - 1, 0)] = cross;
+                full[(n - 1, 1)] = C64::new(1.0, 0.0);
+                full[(0, 1)] = cross;
+            }
+            Mode::Binaural => {
+                let c = &ctc
+                    .as_ref()
+                    .expect("binaural mode designs a canceller")
+                    .filters[k];
+                for r in 0..n {
+                    full[(r, 0)] = c[(r, 0)];
+                    full[(r, 1)] = c[(r, 1)];
+                }
+            }
+        }
+        for r in 0..n {
+            zero[(r, 0)] = plain[(r, 0)];
+            zero[(r, 1)] = plain[(r, 1)];
+            if s.mode == Mode::Binaural {
+                // Binaural input has no phantom centre: C goes wherever L' and R' go, so the
+                // upmix cancels out exactly.
+                full[(r, 2)] = full[(r, 0)] + full[(r, 1)];
+                zero[(r, 2)] = plain[(r, 2)];
+            } else {
+                full[(r, 2)] = centre[r];
+                zero[(r, 2)] = centre[r];
+            }
+        }
+        // The ideal step of the crossover; the FIR window turns it into the transition.
+        if !crossover::processed_side(f, s.bass_crossover_hz) {
+            continue;
+        }
+        let delay = C64::from_polar(
+            1.0,
+            -2.0 * PI * f * layout.bulk_delay as f64 / input.sample_rate,
+        );
+        for r in 0..n {
+            for ch in 0..UPMIX_CHANNELS {
+                base[at(k, r, ch)] = zero[(r, ch)] * delay;
+                delta[at(k, r, ch)] = (full[(r, ch)] - zero[(r, ch)]) * delay;
+                bass[at(k, r, ch)] = plain[(r, ch)] * delay;
+            }
+        }
+    }
+    let mut window = FirWindow::new(layout);
+    for out in 0..n {
+        for ch in 0..UPMIX_CHANNELS {
+            for m in [&mut base, &mut delta, &mut bass] {
+                let mut resp: Vec<C64> = (0..bins).map(|k| m[at(k, out, ch)]).collect();
+                window.apply(&mut resp);
+                for (k, v) in resp.into_iter().enumerate() {
+                    m[at(k, out, ch)] = v;
+                }
+            }
+        }
+    }
+    let loudness = loudness_model(&freqs, &ears, s.mode, n, &base, &delta, s.bass_crossover_hz);
+    let to32 = |v: &Vec<C64>| {
+        v.iter()
+            .map(|c| Complex32::new(c.re as f32, c.im as f32))
+            .collect()
+    };
+    let filters = FilterSet {
+        layout,
+        outputs: n,
+        base: to32(&base),
+        width_delta: to32(&delta),
+        bass_complement: to32(&bass),
+        centre_share: freqs
+            .iter()
+            .map(|&f| crossover::centre_share(f, s.bass_crossover_hz) as f32)
+            .collect(),
+        loudness,
+        compensate_loudness: s.loudness_compensation,
+    };
+    Design {
+        filters,
+        freqs,
+        ctc,
+        virtual_speaker,
+        beam: beam_spec,
+        input: *input,
+        plant_name: plant.name(),
+    }
+}
+
+/// Delay alignment of the centre on a driver line: each driver's centre feed is delayed so
+/// that it reaches the listener together with the side channels (which arrive as the plain
+/// feed from the outer drivers does). On a pair the centre is the plain feed and needs none.
+fn centre_alignment(ears: &EarResponses, mode: Mode, n: usize) -> Vec<f64> {
+    if mode != Mode::Speakers || n < 3 {
+        return vec![0.0; n];
+    }
+    let side = 0.5 * (ears.arrival(0, 0).1 + ears.arrival(1, n - 1).1);
+    (0..n)
+        .map(|d| side - 0.5 * (ears.arrival(0, d).1 + ears.arrival(1, d).1))
+        .collect()
+}
+
+/// Ear power of a reference programme (uncorrelated sides plus a centred source, equal
+/// power), pink-weighted over the processed band (above the crossover's transition, up to
+/// 10 kHz), for the plain input and the processed chain.
+fn loudness_model(
+    freqs: &[f64],
+    ears: &EarResponses,
+    mode: Mode,
+    n: usize,
+    base: &[C64],
+    delta: &[C64],
+    crossover_hz: f64,
+) -> LoudnessModel {
+    let plain = plain_matrix(n);
+    let at = |bin: usize, out: usize, ch: usize| (bin * n + out) * UPMIX_CHANNELS + ch;
+    let mut model = LoudnessModel {
+        plain: 0.0,
+        at_zero: 0.0,
+        cross: 0.0,
+        delta: 0.0,
+    };
+    let lowest = (crossover_hz + 2.0 * crossover::STEP_OFFSET_HZ).max(100.0);
+    for (k, &f) in freqs.iter().enumerate() {
+        if f < lowest || f > 10_000.0 {
+            continue;
+        }
+        let weight = 1.0 / f;
+        // Outputs to ears: the plant for speakers, the outer outputs themselves for headphones.
+        let to_ear = |ear: usize, out: usize| -> C64 {
+            if mode == Mode::Headphones {
+                let ear_out = if ear == 0 { 0 } else { n - 1 };
+                C64::new(if out == ear_out { 1.0 } else { 0.0 }, 0.0)
+            } else {
+                ears.get(k, ear, out)
+            }
+        };
+        for ear in 0..2 {
+            for ch in 0..UPMIX_CHANNELS {
+                let mut e_plain = C64::new(0.0, 0.0);
+                let mut e_base = C64::new(0.0, 0.0);
+                let mut e_delta = C64::new(0.0, 0.0);
+                for out in 0..n {
+                    let t = to_ear(ear, out);
+                    e_plain += t * plain[(out, ch)];
+                    e_base += t * base[at(k, out, ch)];
+                    e_delta += t * delta[at(k, out, ch)];
+                }
+                model.plain += weight * e_plain.norm_sqr();
+                model.at_zero += weight * e_base.norm_sqr();
+                model.cross += weight * (e_base.conj() * e_delta).re;
+                model.delta += weight * e_delta.norm_sqr();
+            }
+        }
+    }
+    model
+}

@@ -1,0 +1,96 @@
+//! The lock-free hand-over of filter sets between the designer thread and the audio thread.
+//! New sets travel in through one wait-free queue; sets the engine no longer uses travel
+//! back through another, so that they are freed off the audio thread (the fundsp pattern).
+
+use super::engine::Engine;
+use crate::design::filterset::FilterSet;
+use rtrb::{Consumer, Producer, RingBuffer};
+
+/// Capacity of each direction: more than enough for a designer that sends one set at a time.
+const QUEUE_CAPACITY: usize = 64;
+
+/// The designer's end.
+pub struct DesignerSide {
+    to_audio: Producer<Box<FilterSet>>,
+    from_audio: Consumer<Box<FilterSet>>,
+}
+
+/// The audio thread's end.
+pub struct AudioSide {
+    from_designer: Consumer<Box<FilterSet>>,
+    to_designer: Producer<Box<FilterSet>>,
+    held: Option<Box<FilterSet>>,
+}
+
+/// A connected pair of ends.
+pub fn channel() -> (DesignerSide, AudioSide) {
+    let (to_audio, from_designer) = RingBuffer::new(QUEUE_CAPACITY);
+    let (to_designer, from_audio) = RingBuffer::new(QUEUE_CAPACITY);
+    (
+        DesignerSide {
+            to_audio,
+            from_audio,
+        },
+        AudioSide {
+            from_designer,
+            to_designer,
+            held: None,
+        },
+    )
+}
+
+impl DesignerSide {
+    /// Offers a new set to the audio thread; gives it back if the queue is full.
+    pub fn send(&mut self, set: Box<FilterSet>) -> Result<(), Box<FilterSet>> {
+        self.to_audio
+            .push(set)
+            .map_err(|rtrb::PushError::Full(set)| set)
+    }
+
+    /// Frees every set the audio thread has returned; returns how many.
+    pub fn collect_garbage(&mut self) -> usize {
+        let mut freed = 0;
+        while let Ok(set) = self.from_audio.pop() {
+            drop(set);
+            freed += 1;
+        }
+        freed
+    }
+}
+
+impl AudioSide {
+    /// Called at the top of every audio callback: installs whatever the designer sent and
+    /// returns what the engine retired. Never blocks, allocates or frees.
+    pub fn poll(&mut self, engine: &mut Engine) {
+        if let Some(set) = self.held.take() {
+            self.give_back(set);
+        }
+        while self.held.is_none() {
+            let Some(old) = engine.take_retired() else {
+                break;
+            };
+            self.give_back(old);
+        }
+        // Only the newest design matters; older ones go straight back.
+        let mut newest = None;
+        while let Ok(set) = self.from_designer.pop() {
+            if let Some(older) = newest.replace(set) {
+                self.give_back(older);
+            }
+        }
+        if let Some(set) = newest {
+            if let Err((_, refused)) = engine.install(set) {
+                self.give_back(refused);
+            }
+        }
+    }
+
+    fn give_back(&mut self, set: Box<FilterSet>) {
+        if let Err(rtrb::PushError::Full(set)) = self.to_designer.push(set) {
+            // The designer drains the queue every few milliseconds; keep the set until then.
+            // NOTE: with 64 places and at most four sets retired per callback, a second set
+            // can only arrive here if the designer thread has stopped; it is then dropped.
+            self.held = Some(set);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Real-time blocks: allocation-free after construction, no locks, no system calls. Plain
+//! slices and structs, so the plugin, the CLI, the tests and the benchmarks run the same code.
+
+pub mod denormals;
+pub mod engine;
+pub mod handover;
+pub mod smoothing;
+pub mod upmix;

@@ -1,0 +1,4 @@
+pub mod design;
+pub mod dsp;
+pub mod render;
+pub mod testmix;

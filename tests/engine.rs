@@ -1,0 +1,193 @@
+//! The engine as a streaming processor: transparency, latency, block-size independence and
+//! what it does with corrupt input.
+
+mod common;
+
+use common::{argmax_abs, error_db, noise};
+use soundstage::design::plant::SphereHead;
+use soundstage::design::presets;
+use soundstage::design::settings::{Mode, Settings};
+use soundstage::render::{engine_for, stream};
+use soundstage::testmix::TestMix;
+
+const SR: f64 = 48_000.0;
+
+fn preset_settings(id: &str) -> Settings {
+    presets::find(id)
+        .expect("preset exists")
+        .apply(&Settings::default())
+}
+
+#[test]
+fn width_and_depth_zero_is_the_input_delayed_in_every_mode() {
+    let mix = TestMix::generate(SR, 2.0, 11);
+    for preset in presets::all() {
+        for mode in Mode::ALL {
+            let settings = Settings {
+                mode,
+                width: 0.0,
+                depth: 0.0,
+                ..preset.apply(&Settings::default())
+            };
+            let (mut engine, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+            let out = stream(&mut engine, &mix.left, &mix.right, &[512], |_| {});
+            let worst = error_db(&out[0], &mix.left).max(error_db(&out[1], &mix.right));
+            println!("{} / {}: null {worst:.1} dB", preset.id, mode.id());
+            assert!(
+                worst <= -80.0,
+                "{} / {}: output differs from input by {worst:.1} dB",
+                preset.id,
+                mode.id()
+            );
+        }
+    }
+}
+
+#[test]
+fn reported_latency_is_where_an_impulse_peaks() {
+    for preset in presets::all() {
+        for outputs in [2, 3, 4] {
+            let settings = preset.apply(&Settings::default());
+            let (mut engine, _) = engine_for(&settings, outputs, SR, &SphereHead::default());
+            let latency = engine.latency();
+            let at = 300;
+            let mut x = vec![0.0f32; latency + 4096];
+            x[at] = 1.0;
+            let mut outs = vec![vec![0.0f32; x.len()]; outputs];
+            let mut slices: Vec<&mut [f32]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
+            engine.process([&x, &x], &mut slices);
+            let sum: Vec<f32> = (0..x.len())
+                .map(|i| outs.iter().map(|o| o[i].abs()).sum())
+                .collect();
+            let peak = argmax_abs(&sum);
+            assert_eq!(peak - at, latency, "{} with {outputs} outputs", preset.id);
+        }
+    }
+}
+
+#[test]
+fn latency_is_the_same_whatever_the_parameters() {
+    let base = engine_for(&Settings::default(), 2, SR, &SphereHead::default())
+        .0
+        .latency();
+    for mode in Mode::ALL {
+        for (width, depth, cancellation) in [(0.0, 0.0, 0.0), (1.0, 1.0, 30.0), (0.3, 0.7, 10.0)] {
+            let s = Settings {
+                mode,
+                width,
+                depth,
+                cancellation_db: cancellation,
+                ..preset_settings("smart-speaker")
+            };
+            for outputs in [2, 3, 4] {
+                assert_eq!(
+                    engine_for(&s, outputs, SR, &SphereHead::default())
+                        .0
+                        .latency(),
+                    base
+                );
+            }
+        }
+    }
+    assert_eq!(
+        base, 1536,
+        "1024-sample frames plus 512 samples of modelling delay at 48 kHz"
+    );
+}
+
+#[test]
+fn output_does_not_depend_on_the_host_block_size() {
+    let mix = TestMix::generate(SR, 1.5, 3);
+    let settings = preset_settings("smart-speaker");
+    let render = |blocks: &[usize]| {
+        let (mut engine, _) = engine_for(&settings, 3, SR, &SphereHead::default());
+        stream(&mut engine, &mix.left, &mix.right, blocks, |_| {})
+    };
+    let reference = render(&[4096]);
+    let random: Vec<usize> = noise(5, 200, 1.0)
+        .iter()
+        .map(|v| 1 + (v.abs() * 900.0) as usize % 3000)
+        .collect();
+    for blocks in [vec![1], vec![7], vec![64], random] {
+        let out = render(&blocks);
+        for (o, r) in out.iter().zip(&reference) {
+            let worst = o
+                .iter()
+                .zip(r)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-6,
+                "blocks {:?}…: max difference {worst:e}",
+                &blocks[..blocks.len().min(3)]
+            );
+        }
+    }
+}
+
+#[test]
+fn corrupt_input_resets_and_the_output_stays_finite() {
+    let settings = Settings::default();
+    let clean = noise(9, 20_000, 0.1);
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 1e30, -1e30] {
+        let (mut engine, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+        let (mut fresh, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+        let at = 7_000;
+        let mut input = clean.clone();
+        input[at] = bad;
+        let out = stream(&mut engine, &input, &input, &[256], |_| {});
+        assert!(
+            out.iter().flatten().all(|v| v.is_finite()),
+            "{bad}: non-finite output"
+        );
+        assert_eq!(engine.resets(), 1, "{bad}: state was not reset");
+        // After the reset the engine behaves as a fresh one that heard silence until then.
+        let mut after = vec![0.0f32; input.len()];
+        after[at + 1..].copy_from_slice(&clean[at + 1..]);
+        let expected = stream(&mut fresh, &after, &after, &[256], |_| {});
+        for (o, e) in out.iter().zip(&expected) {
+            let worst = o[at + 1..]
+                .iter()
+                .zip(&e[at + 1..])
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst <= 1e-6,
+                "{bad}: after the reset the output differs by {worst:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn subnormal_input_is_silence() {
+    let settings = Settings::default();
+    let tiny: Vec<f32> = (0..10_000)
+        .map(|i| if i % 2 == 0 { 1e-40 } else { -3e-42 })
+        .collect();
+    let (mut engine, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+    let out = stream(&mut engine, &tiny, &tiny, &[128], |_| {});
+    assert!(
+        out.iter().flatten().all(|v| *v == 0.0),
+        "subnormal input must flush to zero"
+    );
+    assert_eq!(engine.resets(), 0, "subnormals are not corrupt input");
+}
+
+#[test]
+fn bypass_outputs_the_input_with_the_same_latency() {
+    let x = noise(4, 30_000, 0.2);
+    let y = noise(6, 30_000, 0.2);
+    let settings = Settings {
+        bypass: true,
+        ..preset_settings("laptop")
+    };
+    let (mut engine, _) = engine_for(&settings, 3, SR, &SphereHead::default());
+    let out = stream(&mut engine, &x, &y, &[333], |_| {});
+    assert!(error_db(&out[0], &x) <= -120.0);
+    assert!(error_db(&out[2], &y) <= -120.0);
+    assert!(
+        out[1].iter().all(|v| *v == 0.0),
+        "inner drivers are silent in bypass"
+    );
+}
