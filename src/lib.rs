@@ -1,4 +1,245 @@
+//! Soundstage: a spatial-audio plugin (CLAP, VST3) that widens, deepens and centres a stereo
+//! mix on speakers or headphones. This file is glue: the DSP lives in [`dsp`], the filter
+//! design in [`design`], the parameters in [`params`] and the editor in [`editor`].
+
 pub mod design;
 pub mod dsp;
+pub mod editor;
+pub mod params;
 pub mod render;
 pub mod testmix;
+
+use design::filterset::{design as design_filters, DesignInput};
+use design::plant::{Plant, SphereHead};
+use design::worker::DesignWorker;
+use dsp::engine::{Controls, Engine};
+use dsp::handover::{self, AudioSide};
+use nice_plug::prelude::*;
+use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
+use params::SoundstageParams;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Output layouts: stereo first (what every host gets), then a left-centre-right line and a
+/// four-driver line (CLAP hosts can select them; VST3 exposes stereo).
+const LAYOUTS: &[AudioIOLayout] = &[
+    layout(2, "Stereo"),
+    layout(3, "Stereo to L/C/R line"),
+    layout(4, "Stereo to 4-driver line"),
+];
+
+const fn layout(outputs: u32, name: &'static str) -> AudioIOLayout {
+    AudioIOLayout {
+        main_input_channels: NonZeroU32::new(2),
+        main_output_channels: NonZeroU32::new(outputs),
+        names: PortNames {
+            layout: Some(name),
+            ..PortNames::const_default()
+        },
+        ..AudioIOLayout::const_default()
+    }
+}
+
+/// One plugin instance.
+pub struct Soundstage {
+    /// Host parameters and persisted fields.
+    params: Arc<SoundstageParams>,
+    /// The editor window's size and open state.
+    editor_state: Arc<EguiEditorState>,
+    /// Lets the audio and designer threads ask the editor to repaint.
+    repaint: RepaintNotifier,
+    /// What the editor shows that the plugin produces (designs, meters).
+    shared: Arc<editor::Shared>,
+    /// The head the filters are designed for.
+    plant: Arc<dyn Plant>,
+    /// The real-time processor (present while active).
+    engine: Option<Engine>,
+    /// Receives new filter sets, returns retired ones.
+    audio_side: Option<AudioSide>,
+    /// Designs off the audio thread (present while active).
+    worker: Option<DesignWorker>,
+    /// The input copied out of the in-place buffer, sized in `activate`.
+    input: [Vec<f32>; 2],
+}
+
+impl Default for Soundstage {
+    fn default() -> Self {
+        let size = params::DEFAULT_EDITOR_SIZE;
+        Self {
+            params: Arc::new(SoundstageParams::default()),
+            editor_state: EguiEditorState::from_size(
+                nice_plug::editor::dpi::LogicalSize::new(size.0, size.1),
+                1.0,
+            ),
+            repaint: RepaintNotifier::new(),
+            shared: Arc::new(editor::Shared::default()),
+            plant: Arc::new(SphereHead::default()),
+            engine: None,
+            audio_side: None,
+            worker: None,
+            input: [Vec::new(), Vec::new()],
+        }
+    }
+}
+
+impl Plugin for Soundstage {
+    const NAME: &'static str = "Soundstage";
+    const VENDOR: &'static str = "Soundstage";
+    const URL: &'static str = "https://github.com/soundstage-audio/soundstage";
+    const EMAIL: &'static str = "dev@soundstage.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = LAYOUTS;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
+    type Editor = EguiEditor<editor::SoundstageEditor>;
+    type SysExMessage = ();
+    type BackgroundTask = ();
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(
+            self.params.clone(),
+            self.editor_state.clone(),
+            self.repaint.clone(),
+            self.shared.clone(),
+        )
+    }
+
+    fn filter_state(state: &mut PluginState) {
+        params::migrate_state(state);
+    }
+
+    fn activate(
+        &mut self,
+        audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        let outputs = audio_io_layout
+            .main_output_channels
+            .map_or(2, NonZeroU32::get) as usize;
+        let sample_rate = buffer_config.sample_rate as f64;
+        // Stop a previous designer before its filters can reach the new engine.
+        self.worker = None;
+        let generation = self.params.design_generation.load(Ordering::Acquire);
+        let settings = self.params.settings();
+        let first = design_filters(
+            &DesignInput {
+                settings,
+                outputs,
+                sample_rate,
+            },
+            self.plant.as_ref(),
+        );
+        self.shared.publish(&first);
+        let mut engine = Engine::new(
+            Box::new(first.filters),
+            sample_rate,
+            render::controls(&settings),
+        );
+        engine.settle_controls();
+        context.set_latency_samples(engine.latency() as u32);
+        let (designer, audio) = handover::channel();
+        let params = self.params.clone();
+        let shared = self.shared.clone();
+        let repaint = self.repaint.clone();
+        self.worker = Some(DesignWorker::spawn(
+            move || {
+                let generation = params.design_generation.load(Ordering::Acquire);
+                (
+                    generation,
+                    DesignInput {
+                        settings: params.settings(),
+                        outputs,
+                        sample_rate,
+                    },
+                )
+            },
+            self.plant.clone(),
+            designer,
+            move |made| {
+                shared.publish(made);
+                repaint.request_repaint();
+            },
+            generation,
+        ));
+        let max = buffer_config.max_buffer_size as usize;
+        self.input = [vec![0.0; max], vec![0.0; max]];
+        self.engine = Some(engine);
+        self.audio_side = Some(audio);
+        true
+    }
+
+    fn reset(&mut self) {
+        if let Some(engine) = &mut self.engine {
+            engine.reset();
+            engine.settle_controls();
+        }
+    }
+
+    fn deactivate(&mut self) {
+        self.worker = None;
+        self.audio_side = None;
+        self.engine = None;
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        _context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        let (Some(engine), Some(audio)) = (self.engine.as_mut(), self.audio_side.as_mut()) else {
+            return ProcessStatus::Normal;
+        };
+        audio.poll(engine);
+        engine.set_controls(Controls {
+            width: self.params.width.value() / 100.0,
+            gain: util::db_to_gain(self.params.output_gain.value()),
+            bypass: self.params.bypass.value(),
+        });
+        let samples = buffer.samples();
+        let channels = buffer.as_slice();
+        if channels.len() != engine.outputs() || samples > self.input[0].len() {
+            return ProcessStatus::Error("buffer does not match the activated layout");
+        }
+        self.input[0][..samples].copy_from_slice(&channels[0][..samples]);
+        self.input[1][..samples].copy_from_slice(&channels[1][..samples]);
+        engine.process(
+            [&self.input[0][..samples], &self.input[1][..samples]],
+            channels,
+        );
+        if self.editor_state.is_open() {
+            self.shared.meter(&self.input, channels, samples);
+            self.repaint.request_repaint();
+        }
+        ProcessStatus::Normal
+    }
+}
+
+impl ClapPlugin for Soundstage {
+    const CLAP_ID: &'static str = "audio.soundstage.spatial";
+    const CLAP_DESCRIPTION: Option<&'static str> = Some("Wide, deep, centred stereo on speakers or headphones: upmix, virtual speakers, crosstalk cancellation and a centre beam");
+    const CLAP_MANUAL_URL: Option<&'static str> = Some(Self::URL);
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Stereo,
+        ClapFeature::Surround,
+        ClapFeature::Mixing,
+        ClapFeature::Mastering,
+        ClapFeature::Custom("soundstage:spatial"),
+    ];
+}
+
+impl Vst3Plugin for Soundstage {
+    const VST3_CLASS_ID: [u8; 16] = *b"SoundstageSpat01";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Spatial];
+}
+
+nice_export_clap!(Soundstage);
+nice_export_vst3!(Soundstage);

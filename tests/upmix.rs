@@ -1,7 +1,9 @@
 //! The upmix's promised behaviour, measured on real signals through the engine's upmix.
 
 use realfft::num_complex::Complex32;
-use soundstage::design::filterset::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
+use soundstage::design::filterset::{
+    plain_feed, FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS,
+};
 use soundstage::dsp::engine::{Controls, Engine};
 use soundstage::render::stream;
 use soundstage::testmix::TestMix;
@@ -10,25 +12,35 @@ const SR: f64 = 48_000.0;
 
 /// Runs the real engine with a filter set that routes the upmix channels straight out
 /// (output 0 = L', 1 = R', 2 = C, each delayed by the bulk delay only) and returns them
-/// aligned with the input.
+/// aligned with the input. The engine adds the plain feed (L to the first output, R to the
+/// last) in the time domain, so the set removes it again through `bass_complement`.
 fn upmix(left: &[f32], right: &[f32]) -> [Vec<f64>; 3] {
     let layout = FrameLayout::for_sample_rate(SR);
     let bins = layout.bins();
     let zero = Complex32::new(0.0, 0.0);
     let mut base = vec![zero; bins * 3 * UPMIX_CHANNELS];
+    let mut bass_complement = base.clone();
     for k in 0..bins {
         let phase = -2.0 * std::f64::consts::PI * k as f64 * layout.bulk_delay as f64
             / layout.fft_len as f64;
-        for ch in 0..UPMIX_CHANNELS {
-            base[(k * 3 + ch) * UPMIX_CHANNELS + ch] =
-                Complex32::new(phase.cos() as f32, phase.sin() as f32);
+        let delay = Complex32::new(phase.cos() as f32, phase.sin() as f32);
+        for out in 0..3 {
+            for ch in 0..UPMIX_CHANNELS {
+                let i = (k * 3 + out) * UPMIX_CHANNELS + ch;
+                if out == ch {
+                    base[i] = delay;
+                }
+                if plain_feed(3, out, ch) {
+                    bass_complement[i] = delay;
+                }
+            }
         }
     }
     let filters = FilterSet {
         layout,
         outputs: 3,
         width_delta: vec![zero; base.len()],
-        bass_complement: vec![zero; base.len()],
+        bass_complement,
         centre_share: vec![1.0; bins],
         base,
         loudness: LoudnessModel {

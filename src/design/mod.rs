@@ -15,6 +15,7 @@ pub mod presets;
 pub mod settings;
 pub mod simulate;
 pub mod virtualizer;
+pub mod worker;
 
 /// Complex numbers in double precision: design runs in f64 so that the inversions of
 /// ill-conditioned plants do not lose the digits the audio path keeps in f32.

@@ -1,0 +1,173 @@
+//! WAV in and out. Reading checks everything before any work starts; writing goes to a
+//! temporary file in the target directory and is renamed into place, so an interrupted or
+//! failed write never leaves a half-written file, and never touches an existing one until
+//! the new one is complete.
+
+use super::CliError;
+use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+
+/// A stereo recording.
+pub struct Stereo {
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Left channel.
+    pub left: Vec<f32>,
+    /// Right channel.
+    pub right: Vec<f32>,
+}
+
+/// Reads a stereo 16/24-bit integer or 32-bit float WAV file.
+pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
+    let file = std::fs::File::open(path).map_err(|source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let reader = WavReader::new(std::io::BufReader::new(file)).map_err(|e| match e {
+        hound::Error::IoError(source) => CliError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => CliError::NotWav {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })?;
+    let spec = reader.spec();
+    let format = match (spec.sample_format, spec.bits_per_sample) {
+        (SampleFormat::Int, 16) | (SampleFormat::Int, 24) | (SampleFormat::Float, 32) => None,
+        (SampleFormat::Int, bits) => Some(format!("{bits}-bit integer")),
+        (SampleFormat::Float, bits) => Some(format!("{bits}-bit float")),
+    };
+    if let Some(format) = format {
+        return Err(CliError::SampleFormat {
+            path: path.to_path_buf(),
+            format,
+        });
+    }
+    if spec.channels != 2 {
+        return Err(CliError::Channels {
+            path: path.to_path_buf(),
+            channels: spec.channels,
+        });
+    }
+    if reader.duration() == 0 {
+        return Err(CliError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    let corrupt = |e: hound::Error| CliError::NotWav {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let samples: Vec<f32> = match spec.sample_format {
+        SampleFormat::Float => reader
+            .into_samples::<f32>()
+            .collect::<Result<_, _>>()
+            .map_err(corrupt)?,
+        SampleFormat::Int => {
+            let scale = 1.0 / (1u32 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|v| v as f32 * scale))
+                .collect::<Result<_, _>>()
+                .map_err(corrupt)?
+        }
+    };
+    let (left, right) = samples.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
+    Ok(Stereo {
+        sample_rate: spec.sample_rate,
+        left,
+        right,
+    })
+}
+
+/// A sibling temporary path for an atomic write of `path`.
+fn temporary_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
+}
+
+/// Writes `data` to `path` atomically with `write` (temporary file, then rename).
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let temporary = temporary_for(path);
+    let result = write(&temporary).and_then(|()| {
+        std::fs::rename(&temporary, path).map_err(|source| CliError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.
+pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Result<(), CliError> {
+    let spec = WavSpec {
+        channels: channels.len() as u16,
+        sample_rate,
+        bits_per_sample: 32,
+        sample_format: SampleFormat::Float,
+    };
+    write_atomically(path, |temporary| {
+        let io = |source| CliError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let encode = |e: hound::Error| match e {
+            hound::Error::IoError(source) => CliError::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => CliError::Encode {
+                path: path.to_path_buf(),
+                reason: other.to_string(),
+            },
+        };
+        let file = std::fs::File::create(temporary).map_err(io)?;
+        let mut writer = WavWriter::new(BufWriter::new(file), spec).map_err(encode)?;
+        let len = channels.first().map_or(0, Vec::len);
+        for i in 0..len {
+            for ch in channels {
+                writer.write_sample(ch[i]).map_err(encode)?;
+            }
+        }
+        writer.finalize().map_err(encode)
+    })
+}
+
+/// Writes text atomically.
+pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
+    write_atomically(path, |temporary| {
+        std::fs::write(temporary, text).map_err(|source| CliError::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    })
+}
+
+/// Whether two paths name the same file: the same path, a symbolic link to it or (on Unix) a
+/// hard link. False when either does not exist.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+        false
+    }
+    #[cfg(not(unix))]
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

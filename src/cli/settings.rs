@@ -1,0 +1,87 @@
+//! Settings from `--preset` and `--set ID=VALUE`, through the plugin's own parameter table.
+
+use super::{CliError, SettingsArgs};
+use soundstage::design::presets;
+use soundstage::design::settings::{Mode, Settings};
+use soundstage::params::{parse_number, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
+
+/// Every id `--set` accepts, for error messages.
+fn known_ids() -> String {
+    let mut ids: Vec<&str> = FLOAT_PARAMS.iter().map(|s| s.id).collect();
+    ids.push(MODE_ID);
+    ids.extend(BOOL_PARAMS.iter().map(|s| s.id));
+    ids.join(", ")
+}
+
+/// Applies one `ID=VALUE` to `settings`.
+pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliError> {
+    let (id, value) = assignment
+        .split_once('=')
+        .map(|(a, b)| (a.trim(), b.trim()))
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or_else(|| CliError::SetSyntax {
+            given: assignment.to_string(),
+        })?;
+    let bad = |reason: String| CliError::BadValue {
+        id: id.to_string(),
+        value: value.to_string(),
+        reason,
+    };
+    if let Some(spec) = FLOAT_PARAMS.iter().find(|s| s.id == id) {
+        let v = parse_number(value, spec.unit)
+            .ok_or_else(|| bad(format!("not a number (unit: {})", spec.unit.trim())))?;
+        if !(spec.min..=spec.max).contains(&v) {
+            return Err(bad(format!(
+                "out of range; {} takes {} to {}",
+                spec.name,
+                spec.format(spec.min),
+                spec.format(spec.max)
+            )));
+        }
+        (spec.apply)(settings, v as f64);
+        return Ok(());
+    }
+    if let Some(spec) = BOOL_PARAMS.iter().find(|s| s.id == id) {
+        let on = match value.to_ascii_lowercase().as_str() {
+            "on" | "true" | "1" | "yes" => true,
+            "off" | "false" | "0" | "no" => false,
+            _ => return Err(bad("expected on or off".to_string())),
+        };
+        (spec.apply)(settings, on);
+        return Ok(());
+    }
+    if id == MODE_ID {
+        settings.mode = Mode::ALL
+            .into_iter()
+            .find(|m| m.id() == value.to_ascii_lowercase())
+            .ok_or_else(|| bad("expected speakers, headphones or binaural".to_string()))?;
+        return Ok(());
+    }
+    Err(CliError::UnknownParam {
+        id: id.to_string(),
+        known: known_ids(),
+    })
+}
+
+/// The settings and output count the arguments ask for: defaults, then the preset, then each
+/// `--set` in order. Without `--outputs`, the preset's layout (or 2).
+pub fn from_args(args: &SettingsArgs) -> Result<(Settings, usize), CliError> {
+    let mut settings = Settings::default();
+    let mut outputs = 2;
+    if let Some(name) = &args.preset {
+        let preset = presets::find(name).ok_or_else(|| CliError::UnknownPreset {
+            name: name.clone(),
+            known: presets::all()
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        settings = preset.apply(&settings);
+        outputs = preset.outputs;
+    }
+    for assignment in &args.sets {
+        apply_set(&mut settings, assignment)?;
+    }
+    Ok((settings, args.outputs.map_or(outputs, usize::from)))
+}
