@@ -60,6 +60,9 @@ pub struct Soundstage {
     worker: Option<DesignWorker>,
     /// The input copied out of the in-place buffer, sized in `activate`.
     input: [Vec<f32>; 2],
+    /// Whether the host renders offline (bounce, freeze): then parameter changes wait for
+    /// their design, so that every render of a session is identical.
+    offline: bool,
 }
 
 impl Default for Soundstage {
@@ -78,6 +81,7 @@ impl Default for Soundstage {
             audio_side: None,
             worker: None,
             input: [Vec::new(), Vec::new()],
+            offline: false,
         }
     }
 }
@@ -135,11 +139,9 @@ impl Plugin for Soundstage {
             self.plant.as_ref(),
         );
         self.shared.publish(&first);
-        let mut engine = Engine::new(
-            Box::new(first.filters),
-            sample_rate,
-            render::controls(&settings),
-        );
+        let mut filters = Box::new(first.filters);
+        filters.generation = generation;
+        let mut engine = Engine::new(filters, sample_rate, render::controls(&settings));
         engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
         let (designer, audio) = handover::channel();
@@ -170,12 +172,15 @@ impl Plugin for Soundstage {
         self.input = [vec![0.0; max], vec![0.0; max]];
         self.engine = Some(engine);
         self.audio_side = Some(audio);
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
         true
     }
 
     fn reset(&mut self) {
+        let controls = self.controls();
         if let Some(engine) = &mut self.engine {
             engine.reset();
+            engine.set_controls(controls);
             engine.settle_controls();
         }
     }
@@ -192,15 +197,15 @@ impl Plugin for Soundstage {
         _aux: &mut AuxiliaryBuffers,
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        let controls = self.controls();
         let (Some(engine), Some(audio)) = (self.engine.as_mut(), self.audio_side.as_mut()) else {
             return ProcessStatus::Normal;
         };
         audio.poll(engine);
-        engine.set_controls(Controls {
-            width: self.params.width.value() / 100.0,
-            gain: util::db_to_gain(self.params.output_gain.value()),
-            bypass: self.params.bypass.value(),
-        });
+        if self.offline {
+            wait_for_design(engine, audio, &self.params);
+        }
+        engine.set_controls(controls);
         let samples = buffer.samples();
         let channels = buffer.as_slice();
         if channels.len() != engine.outputs() || samples > self.input[0].len() {
@@ -217,6 +222,32 @@ impl Plugin for Soundstage {
             self.repaint.request_repaint();
         }
         ProcessStatus::Normal
+    }
+}
+
+impl Soundstage {
+    /// The audio-rate controls as the parameters set them now.
+    fn controls(&self) -> Controls {
+        Controls {
+            width: self.params.width.value() / 100.0,
+            gain: util::db_to_gain(self.params.output_gain.value()),
+            bypass: self.params.bypass.value(),
+        }
+    }
+}
+
+/// Longest an offline render waits for a design before carrying on with the last one.
+const OFFLINE_DESIGN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Offline only (never in real time): blocks until the engine holds the design for the
+/// current parameters, so a bounce does not depend on how fast the designer thread was.
+fn wait_for_design(engine: &mut Engine, audio: &mut AudioSide, params: &SoundstageParams) {
+    let start = std::time::Instant::now();
+    while engine.newest_generation() != params.design_generation.load(Ordering::Acquire)
+        && start.elapsed() < OFFLINE_DESIGN_WAIT
+    {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        audio.poll(engine);
     }
 }
 

@@ -50,6 +50,7 @@ fn upmix(left: &[f32], right: &[f32]) -> [Vec<f64>; 3] {
             delta: 0.0,
         },
         compensate_loudness: false,
+        generation: 0,
     };
     let mut engine = Engine::new(
         Box::new(filters),

@@ -129,6 +129,9 @@ pub struct FilterSet {
     pub loudness: LoudnessModel,
     /// Whether loudness compensation is applied.
     pub compensate_loudness: bool,
+    /// Which parameter generation this set was designed for (see
+    /// `SoundstageParams::design_generation`), so that an offline render can wait for it.
+    pub generation: u64,
 }
 
 impl FilterSet {
@@ -366,6 +369,7 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
             .collect(),
         loudness,
         compensate_loudness: s.loudness_compensation,
+        generation: 0,
     };
     Design {
         filters,

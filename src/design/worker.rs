@@ -44,7 +44,8 @@ impl DesignWorker {
                     }
                     let (generation, input) = source();
                     if generation != done && unsent.is_none() {
-                        let made = design(&input, plant.as_ref());
+                        let mut made = design(&input, plant.as_ref());
+                        made.filters.generation = generation;
                         on_design(&made);
                         unsent = designer.send(Box::new(made.filters)).err();
                         done = generation;

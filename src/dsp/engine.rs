@@ -90,6 +90,9 @@ pub struct Engine {
     gain: Glide,
     bypass: Glide,
     resets: u64,
+    /// No audio has gone through since construction or the last reset: a new filter set can
+    /// take over at once, there is nothing to crossfade from.
+    fresh: bool,
 }
 
 impl Engine {
@@ -146,6 +149,7 @@ impl Engine {
                 sample_rate,
             ),
             resets: 0,
+            fresh: true,
         };
         engine.set_controls(controls);
         engine
@@ -171,17 +175,30 @@ impl Engine {
         &self.current
     }
 
+    /// The parameter generation of the newest design the engine holds (playing, fading in or
+    /// waiting to fade in).
+    pub fn newest_generation(&self) -> u64 {
+        self.pending
+            .as_ref()
+            .map_or(self.current.generation, |p| p.generation)
+    }
+
     /// How many times corrupt input forced a reset (for tests and diagnostics).
     pub fn resets(&self) -> u64 {
         self.resets
     }
 
-    /// Sets the values the controls glide to from the next sample on.
+    /// Sets the values the controls glide to from the next sample on (or jumps there, before
+    /// any audio has gone through).
     pub fn set_controls(&mut self, controls: Controls) {
         self.width.set_target(controls.width.clamp(0.0, 1.0));
         self.gain.set_target(controls.gain.max(0.0));
         self.bypass
             .set_target(if controls.bypass { 1.0 } else { 0.0 });
+        if self.fresh {
+            // Nothing has been heard yet: start where the controls are, without a glide.
+            self.settle_controls();
+        }
     }
 
     /// Jumps every control to its target (a fresh start: no glide from stale values).
@@ -195,7 +212,8 @@ impl Engine {
     }
 
     /// Hands a new design to the audio thread; it fades in over [`CROSSFADE_FRAMES`]. While
-    /// a fade runs, the newest set waits and an older waiting set is retired.
+    /// a fade runs, the newest set waits and an older waiting set is retired. Before any
+    /// audio has gone through (after construction or a reset) it takes over at once.
     pub fn install(
         &mut self,
         filters: Box<FilterSet>,
@@ -209,7 +227,16 @@ impl Engine {
             };
             return Err((err, filters));
         }
-        if self.previous.is_some() {
+        if self.fresh {
+            let old = std::mem::replace(&mut self.current, filters);
+            self.retire(old);
+            for set in [self.previous.take(), self.pending.take()]
+                .into_iter()
+                .flatten()
+            {
+                self.retire(set);
+            }
+        } else if self.previous.is_some() {
             if let Some(old) = self.pending.replace(filters) {
                 self.retire(old);
             }
@@ -250,6 +277,7 @@ impl Engine {
         }
         self.upmix.reset();
         self.resets += 1;
+        self.fresh = true;
     }
 
     /// Processes one block: `input` is stereo, `output` has one slice per output channel,
@@ -257,6 +285,9 @@ impl Engine {
     pub fn process(&mut self, input: [&[f32]; 2], output: &mut [&mut [f32]]) {
         let _ftz = FlushDenormals::new();
         let len = input[0].len().min(input[1].len());
+        if len > 0 {
+            self.fresh = false;
+        }
         debug_assert!(output.len() == self.outputs && output.iter().all(|o| o.len() >= len));
         let hop = self.layout.hop;
         let latency = self.layout.latency();
