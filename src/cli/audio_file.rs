@@ -20,20 +20,22 @@ pub struct Stereo {
 
 /// Reads a stereo 16/24-bit integer or 32-bit float WAV file.
 pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
-    let file = std::fs::File::open(path).map_err(|source| CliError::Read {
+    // Read everything first: I/O failures are then told apart from malformed files.
+    let bytes = std::fs::read(path).map_err(|source| CliError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    let reader = WavReader::new(std::io::BufReader::new(file)).map_err(|e| match e {
-        hound::Error::IoError(source) => CliError::Read {
+    let not_wav = |e: hound::Error| {
+        let reason = match e {
+            hound::Error::IoError(_) => "the file ends before its header or data do".to_string(),
+            other => other.to_string(),
+        };
+        CliError::NotWav {
             path: path.to_path_buf(),
-            source,
-        },
-        other => CliError::NotWav {
-            path: path.to_path_buf(),
-            reason: other.to_string(),
-        },
-    })?;
+            reason,
+        }
+    };
+    let reader = WavReader::new(std::io::Cursor::new(bytes)).map_err(not_wav)?;
     let spec = reader.spec();
     let format = match (spec.sample_format, spec.bits_per_sample) {
         (SampleFormat::Int, 16) | (SampleFormat::Int, 24) | (SampleFormat::Float, 32) => None,
@@ -57,22 +59,18 @@ pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
             path: path.to_path_buf(),
         });
     }
-    let corrupt = |e: hound::Error| CliError::NotWav {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    };
     let samples: Vec<f32> = match spec.sample_format {
         SampleFormat::Float => reader
             .into_samples::<f32>()
             .collect::<Result<_, _>>()
-            .map_err(corrupt)?,
+            .map_err(not_wav)?,
         SampleFormat::Int => {
             let scale = 1.0 / (1u32 << (spec.bits_per_sample - 1)) as f32;
             reader
                 .into_samples::<i32>()
                 .map(|s| s.map(|v| v as f32 * scale))
                 .collect::<Result<_, _>>()
-                .map_err(corrupt)?
+                .map_err(not_wav)?
         }
     };
     let (left, right) = samples.chunks_exact(2).map(|f| (f[0], f[1])).unzip();

@@ -1,0 +1,433 @@
+//! The `soundstage` command as users run it: good renders in every supported format, and a
+//! clear one-line error with a non-zero exit (and nothing lost) for each kind of bad input.
+
+mod common;
+
+use common::{error_db, noise};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn soundstage(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_soundstage"))
+        .args(args)
+        .output()
+        .expect("the CLI runs")
+}
+
+fn dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+fn write_wav(path: &Path, channels: u16, bits: u16, float: bool, frames: &[Vec<f32>]) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: 48_000,
+        bits_per_sample: bits,
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    let len = frames.first().map_or(0, Vec::len);
+    for i in 0..len {
+        for ch in frames {
+            if float {
+                w.write_sample(ch[i]).unwrap();
+            } else {
+                let full = (1i64 << (bits - 1)) as f32 - 1.0;
+                let v = (ch[i].clamp(-1.0, 1.0) * full).round() as i32;
+                match bits {
+                    8 => w.write_sample(v as i8).unwrap(),
+                    16 => w.write_sample(v as i16).unwrap(),
+                    _ => w.write_sample(v).unwrap(),
+                }
+            }
+        }
+    }
+    w.finalize().unwrap();
+}
+
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<Vec<f32>>) {
+    let mut r = hound::WavReader::open(path).unwrap();
+    let spec = r.spec();
+    let samples: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1i64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>()
+                .map(|s| s.unwrap() as f32 * scale)
+                .collect()
+        }
+    };
+    let ch = spec.channels as usize;
+    let channels = (0..ch)
+        .map(|c| samples.iter().skip(c).step_by(ch).copied().collect())
+        .collect();
+    (spec, channels)
+}
+
+fn stereo() -> Vec<Vec<f32>> {
+    vec![noise(1, 24_000, 0.2), noise(2, 24_000, 0.2)]
+}
+
+/// Asserts a failure with exactly one line on stderr containing `needle`.
+fn assert_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "expected failure, got success; stderr: {stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
+    assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
+}
+
+#[test]
+fn renders_every_supported_input_format_aligned_with_the_input() {
+    let d = dir();
+    for (bits, float) in [(16, false), (24, false), (32, true)] {
+        let input = d.path().join(format!("in{bits}.wav"));
+        write_wav(&input, 2, bits, float, &stereo());
+        let (_, original) = read_wav(&input);
+        let output = d.path().join(format!("out{bits}.wav"));
+        let out = soundstage(&[
+            "render",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--set",
+            "width=0",
+            "--set",
+            "depth=0",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (spec, channels) = read_wav(&output);
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (2, 48_000, 32)
+        );
+        assert_eq!(spec.sample_format, hound::SampleFormat::Float);
+        assert_eq!(
+            channels[0].len(),
+            original[0].len(),
+            "same length as the input"
+        );
+        // Width and depth 0: the input itself, latency compensated.
+        assert!(error_db(&channels[0], &original[0]) < -80.0);
+        assert!(error_db(&channels[1], &original[1]) < -80.0);
+    }
+}
+
+#[test]
+fn outputs_has_one_channel_per_driver() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 24, false, &stereo());
+    for n in ["2", "3", "4"] {
+        let output = d.path().join(format!("out{n}.wav"));
+        let out = soundstage(&[
+            "render",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--preset",
+            "soundbar",
+            "--outputs",
+            n,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read_wav(&output).0.channels.to_string(), n);
+    }
+    let refused = soundstage(&["render", input.to_str().unwrap(), "x.wav", "--outputs", "5"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("5 is not in 2..=4"));
+}
+
+#[test]
+fn missing_unreadable_and_non_wav_inputs_are_refused() {
+    let d = dir();
+    let out = d.path().join("out.wav");
+    let o = out.to_str().unwrap();
+    assert_error(
+        &soundstage(&["render", d.path().join("nope.wav").to_str().unwrap(), o]),
+        "No such file",
+    );
+    assert_error(
+        &soundstage(&["render", d.path().to_str().unwrap(), o]),
+        "cannot read",
+    );
+    let text = d.path().join("notes.wav");
+    std::fs::write(&text, "these are not samples").unwrap();
+    assert_error(
+        &soundstage(&["render", text.to_str().unwrap(), o]),
+        "not a readable WAV file",
+    );
+    let empty_file = d.path().join("zero-bytes.wav");
+    std::fs::write(&empty_file, b"").unwrap();
+    assert_error(
+        &soundstage(&["render", empty_file.to_str().unwrap(), o]),
+        "not a readable WAV file",
+    );
+    let no_samples = d.path().join("no-samples.wav");
+    write_wav(&no_samples, 2, 16, false, &[vec![], vec![]]);
+    assert_error(
+        &soundstage(&["render", no_samples.to_str().unwrap(), o]),
+        "contains no audio",
+    );
+    assert!(!out.exists(), "no output is written when the input is bad");
+}
+
+#[test]
+fn channel_counts_and_sample_formats_outside_the_supported_set_are_refused() {
+    let d = dir();
+    let o = d.path().join("out.wav");
+    let o = o.to_str().unwrap();
+    let mono = d.path().join("mono.wav");
+    write_wav(&mono, 1, 16, false, &[noise(3, 1000, 0.1)]);
+    assert_error(
+        &soundstage(&["render", mono.to_str().unwrap(), o]),
+        "1 channel(s); Soundstage processes stereo input (exactly 2 channels)",
+    );
+    let three = d.path().join("three.wav");
+    write_wav(
+        &three,
+        3,
+        16,
+        false,
+        &[
+            noise(3, 1000, 0.1),
+            noise(4, 1000, 0.1),
+            noise(5, 1000, 0.1),
+        ],
+    );
+    assert_error(
+        &soundstage(&["render", three.to_str().unwrap(), o]),
+        "3 channel(s)",
+    );
+    let eight = d.path().join("eight-bit.wav");
+    write_wav(
+        &eight,
+        2,
+        8,
+        false,
+        &[noise(3, 1000, 0.1), noise(4, 1000, 0.1)],
+    );
+    assert_error(
+        &soundstage(&["render", eight.to_str().unwrap(), o]),
+        "8-bit integer is not supported",
+    );
+}
+
+#[test]
+fn bad_settings_are_refused_before_any_work() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let (i, o) = (input.to_str().unwrap(), d.path().join("out.wav"));
+    let o = o.to_str().unwrap();
+    assert_error(
+        &soundstage(&["render", i, o, "--set", "loudness=3"]),
+        "unknown parameter id \"loudness\"",
+    );
+    assert_error(
+        &soundstage(&["render", i, o, "--set", "width=140"]),
+        "out of range; Width takes 0 % to 100 %",
+    );
+    assert_error(
+        &soundstage(&["render", i, o, "--set", "dist=far"]),
+        "not a number",
+    );
+    assert_error(
+        &soundstage(&["render", i, o, "--set", "width"]),
+        "expected ID=VALUE",
+    );
+    assert_error(
+        &soundstage(&["render", i, o, "--set", "mode=surround"]),
+        "expected speakers, headphones or binaural",
+    );
+    assert_error(
+        &soundstage(&["render", i, o, "--preset", "cinema"]),
+        "unknown preset \"cinema\"",
+    );
+    assert!(!Path::new(o).exists());
+}
+
+#[test]
+fn the_input_is_never_overwritten() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let before = std::fs::read(&input).unwrap();
+    let i = input.to_str().unwrap();
+    assert_error(&soundstage(&["render", i, i]), "it is the input file");
+    let dotted: PathBuf = d.path().join(".").join("in.wav");
+    assert_error(
+        &soundstage(&["render", i, dotted.to_str().unwrap()]),
+        "it is the input file",
+    );
+    let link = d.path().join("link.wav");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    assert_error(
+        &soundstage(&["render", i, link.to_str().unwrap()]),
+        "it is the input file",
+    );
+    let hard = d.path().join("hard.wav");
+    std::fs::hard_link(&input, &hard).unwrap();
+    assert_error(
+        &soundstage(&["render", i, hard.to_str().unwrap()]),
+        "it is the input file",
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before, "input untouched");
+}
+
+#[test]
+fn unwritable_destinations_fail_cleanly_and_leave_nothing_behind() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let blocker = d.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let inside_a_file = blocker.join("out.wav");
+    assert_error(
+        &soundstage(&[
+            "render",
+            input.to_str().unwrap(),
+            inside_a_file.to_str().unwrap(),
+        ]),
+        "cannot write",
+    );
+    assert_error(
+        &soundstage(&["demo", blocker.join("demo").to_str().unwrap()]),
+        "cannot write",
+    );
+    assert_error(
+        &soundstage(&["demo", blocker.to_str().unwrap()]),
+        "cannot write",
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "only the input and the blocker remain: {leftovers:?}"
+    );
+}
+
+#[test]
+fn an_existing_output_is_replaced_only_by_a_complete_file() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let output = d.path().join("out.wav");
+    std::fs::write(&output, "previous render").unwrap();
+    // A failing render (bad setting) leaves the previous output as it was.
+    assert_error(
+        &soundstage(&[
+            "render",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--set",
+            "gain=99",
+        ]),
+        "out of range",
+    );
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "previous render");
+    let ok = soundstage(&["render", input.to_str().unwrap(), output.to_str().unwrap()]);
+    assert!(ok.status.success());
+    assert_eq!(read_wav(&output).0.channels, 2);
+}
+
+#[test]
+fn demo_writes_input_output_and_summary() {
+    let d = dir();
+    let out = d.path().join("demo");
+    let run = soundstage(&["demo", out.to_str().unwrap()]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let (spec_in, input) = read_wav(&out.join("input.wav"));
+    let (spec_out, output) = read_wav(&out.join("output.wav"));
+    assert_eq!((spec_in.channels, spec_out.channels), (2, 2));
+    assert_eq!(input[0].len(), output[0].len());
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    for wanted in [
+        "Latency: 1536 samples",
+        "Levels",
+        "output L",
+        "nominal",
+        "head +10 %",
+    ] {
+        assert!(
+            summary.contains(wanted),
+            "{wanted:?} missing from the summary:\n{summary}"
+        );
+    }
+    assert!(
+        error_db(&output[0], &input[0]) > -40.0,
+        "the demo output is processed"
+    );
+}
+
+#[test]
+fn params_and_presets_list_everything() {
+    let out = soundstage(&["params", "--json"]);
+    assert!(out.status.success());
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "width", "depth", "cancel", "spacing", "dist", "vangle", "offset", "bassx", "boost",
+            "gain", "mode", "loud", "bypass"
+        ]
+    );
+    for p in list.as_array().unwrap() {
+        assert!(
+            p["name"].is_string()
+                && p["default"] != serde_json::Value::Null
+                && p["help"].is_string(),
+            "{p}"
+        );
+    }
+    let text = String::from_utf8(soundstage(&["params"]).stdout).unwrap();
+    assert!(text.contains("cancel") && text.contains("0.0 dB to 30.0 dB"));
+    let presets: serde_json::Value =
+        serde_json::from_slice(&soundstage(&["presets", "--json"]).stdout).unwrap();
+    let names: Vec<&str> = presets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "studio-monitors",
+            "desktop",
+            "laptop",
+            "smart-speaker",
+            "soundbar",
+            "headphones"
+        ]
+    );
+}
