@@ -7,6 +7,7 @@ pub mod dsp;
 pub mod editor;
 pub mod params;
 pub mod render;
+pub mod selftest;
 pub mod testmix;
 
 use design::filterset::{design as design_filters, DesignInput};

@@ -3,6 +3,8 @@
 mod audio_file;
 mod commands;
 mod error;
+mod plots;
+mod report;
 mod settings;
 
 pub use error::CliError;
@@ -59,6 +61,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Designs for the settings and writes what a simulated listener gets: metrics.json and
+    /// PNG plots (cancellation, ear responses, beam pattern, virtual-speaker cues, mono sum).
+    Report {
+        /// Directory to write into (created if missing).
+        outdir: PathBuf,
+        /// Settings.
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Lists the geometry presets.
     Presets {
         /// Machine-readable output.
@@ -76,6 +87,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             settings,
         } => commands::render(&input, &output, &settings),
         Command::Demo { outdir } => commands::demo(&outdir),
+        Command::Report { outdir, settings } => report::report(&outdir, &settings),
         Command::Params { json } => commands::params(json),
         Command::Presets { json } => commands::presets(json),
     }

@@ -2,6 +2,7 @@
 //! geometry and the parameters, run off the audio thread, shared by the plugin, the CLI, the
 //! tests and the benchmarks. Nothing here knows about the plugin framework.
 
+pub mod analysis;
 pub mod bands;
 pub mod beam;
 pub mod crossover;

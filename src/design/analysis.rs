@@ -1,0 +1,229 @@
+//! What a design does, as curves: the data behind `soundstage report` and the editor's plots.
+//! Computed from the actual (truncated) filters through a simulated listener, off the audio
+//! thread.
+
+use super::filterset::{design, Design, DesignInput};
+use super::geometry::Geometry;
+use super::metrics::{self, BeamFigures, Perturbation, Separation, VirtualCues};
+use super::plant::{Plant, SphereHead};
+use super::settings::Mode;
+use super::simulate::{chain_ear_responses, ears_at_bins};
+
+/// Azimuths of the beam map, degrees.
+pub const BEAM_AZIMUTHS: std::ops::RangeInclusive<i32> = -90..=90;
+
+/// Frequencies of the polar plots, Hz.
+pub const POLAR_FREQUENCIES: [f64; 4] = [500.0, 1000.0, 2000.0, 4000.0];
+
+/// The band the beam figures are reported over, Hz.
+pub const BEAM_BAND: (f64, f64) = (630.0, 2000.0);
+
+/// The canceller's separation over frequency.
+#[derive(Clone, Debug)]
+pub struct SeparationCurves {
+    /// Target ratio per bin, dB (left input).
+    pub target_db: Vec<f64>,
+    /// Achieved ratio per bin on the design's own listener, dB.
+    pub achieved_db: Vec<f64>,
+    /// Per bin, whether the boost limit kept the target out of reach.
+    pub limited: Vec<bool>,
+    /// Achieved ratio per bin for the worse of a listener 5 cm left or right, dB.
+    pub moved_5cm_db: Vec<f64>,
+    /// The boost limit, dB.
+    pub boost_limit_db: f64,
+    /// The largest driver-filter gain actually used, dB.
+    pub max_gain_db: f64,
+    /// Third-octave mean over 300 Hz–6 kHz per listener: nominal, moved, resized.
+    pub perturbed: Vec<(Perturbation, Separation)>,
+}
+
+/// The centre beam over azimuth and frequency.
+#[derive(Clone, Debug)]
+pub struct BeamCurves {
+    /// Response re on-axis, dB: `[bin][azimuth index]` over [`BEAM_AZIMUTHS`].
+    pub map_db: Vec<Vec<f64>>,
+    /// Figures over [`BEAM_BAND`].
+    pub figures: BeamFigures,
+}
+
+/// Everything the report and the editor show about one design.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    /// The design's settings and output count.
+    pub input: DesignInput,
+    /// Bin frequencies, Hz.
+    pub freqs: Vec<f64>,
+    /// The geometry designed for.
+    pub geometry: Geometry,
+    /// Latency, samples.
+    pub latency: usize,
+    /// The canceller (speakers and binaural modes).
+    pub separation: Option<SeparationCurves>,
+    /// Left-only input at the ears (the outer outputs in headphone mode): magnitude per bin,
+    /// dB re the plain feed's ipsilateral level: `(near ear, far ear)`.
+    pub ears_db: (Vec<f64>, Vec<f64>),
+    /// The virtual speakers' cues (speakers and headphone modes).
+    pub virtual_cues: Option<VirtualCues>,
+    /// The centre beam (three or more drivers); `None` with the reason otherwise.
+    pub beam: Result<BeamCurves, String>,
+    /// Mono-sum deviation per third octave: `(centre Hz, sides dB, centre dB)`.
+    pub mono_sum: Vec<(f64, f64, f64)>,
+    /// One-line facts worth telling (degenerate beam, limits hit).
+    pub notes: Vec<String>,
+    /// The head the listener was modelled with.
+    pub plant_name: String,
+}
+
+fn db(power: f64) -> f64 {
+    10.0 * power.max(1e-20).log10()
+}
+
+/// Per-bin separation (left input) of `made`'s chain for a listener at `geometry`.
+fn separation_curve(made: &Design, plant: &dyn Plant, geometry: &Geometry) -> Vec<f64> {
+    let reference = made
+        .input
+        .settings
+        .geometry(made.filters.outputs)
+        .reference()
+        .distance_m;
+    let ears = ears_at_bins(
+        plant,
+        geometry,
+        reference,
+        &made.filters,
+        made.input.sample_rate,
+    );
+    chain_ear_responses(&made.filters, &ears, made.input.settings.mode, 1.0)
+        .iter()
+        .map(|e| db(e[0][0].norm_sqr() / e[1][0].norm_sqr().max(1e-30)))
+        .collect()
+}
+
+/// Analyses `made` (designed on `plant`).
+pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
+    let input = made.input;
+    let s = input.settings;
+    let n = made.filters.outputs;
+    let geometry = s.geometry(n);
+    let sr = input.sample_rate;
+    let mut notes = Vec::new();
+
+    // The canceller by itself: the binaural-mode design of the same settings (in speakers mode
+    // the same canceller also carries the virtual speakers' intended crosstalk).
+    let separation = (s.mode != Mode::Headphones).then(|| {
+        let canceller = if s.mode == Mode::Binaural {
+            None
+        } else {
+            Some(design(
+                &DesignInput {
+                    settings: super::settings::Settings {
+                        mode: Mode::Binaural,
+                        ..s
+                    },
+                    ..input
+                },
+                plant,
+            ))
+        };
+        let c = canceller.as_ref().unwrap_or(made);
+        let ctc = c.ctc.as_ref().expect("binaural designs have a canceller");
+        let nominal = separation_curve(c, plant, &geometry);
+        let moved: Vec<Vec<f64>> = [0.05, -0.05]
+            .iter()
+            .map(|m| separation_curve(c, plant, &geometry.with_offset(geometry.offset_m + m)))
+            .collect();
+        let moved_5cm_db = (0..nominal.len())
+            .map(|k| moved[0][k].min(moved[1][k]))
+            .collect();
+        let perturbed = metrics::standard_perturbations()
+            .into_iter()
+            .map(|p| (p, metrics::perturbed_separation(c, &p)))
+            .collect();
+        let max_gain_db = metrics::max_side_filter_gain_db(&c.filters);
+        SeparationCurves {
+            target_db: ctc.target_db.iter().map(|t| t[0]).collect(),
+            achieved_db: nominal,
+            limited: ctc.limited.iter().map(|l| l[0]).collect(),
+            moved_5cm_db,
+            boost_limit_db: s.boost_limit_db,
+            max_gain_db,
+            perturbed,
+        }
+    });
+    if let Some(sep) = &separation {
+        let limited = made
+            .freqs
+            .iter()
+            .zip(&sep.limited)
+            .filter(|(f, l)| **l && (300.0..=6000.0).contains(*f))
+            .count();
+        if limited > 0 {
+            notes.push(format!("the boost limit ({:.1} dB) keeps the target out of reach at {limited} frequencies between 300 Hz and 6 kHz", s.boost_limit_db));
+        }
+    }
+
+    let ears = if s.mode == Mode::Headphones {
+        None
+    } else {
+        Some(ears_at_bins(
+            plant,
+            &geometry,
+            geometry.reference().distance_m,
+            &made.filters,
+            sr,
+        ))
+    };
+    let chain = match &ears {
+        Some(e) => chain_ear_responses(&made.filters, e, s.mode, s.width),
+        None => {
+            let flat = ears_at_bins(
+                &SphereHead::default(),
+                &geometry,
+                geometry.reference().distance_m,
+                &made.filters,
+                sr,
+            );
+            chain_ear_responses(&made.filters, &flat, Mode::Headphones, s.width)
+        }
+    };
+    let level = made.ctc.as_ref().map_or(1.0, |c| c.ipsi_target[0].0);
+    let ears_db = (
+        chain
+            .iter()
+            .map(|e| db(e[0][0].norm_sqr() / (level * level)))
+            .collect(),
+        chain
+            .iter()
+            .map(|e| db(e[1][0].norm_sqr() / (level * level)))
+            .collect(),
+    );
+
+    let beam = if s.mode == Mode::Speakers && made.beam.available() {
+        let azimuths: Vec<f64> = BEAM_AZIMUTHS.map(f64::from).collect();
+        Ok(BeamCurves {
+            map_db: metrics::beam_pattern(made, &azimuths),
+            figures: metrics::design_beam_figures(made, BEAM_BAND),
+        })
+    } else if s.mode != Mode::Speakers {
+        Err(format!("no centre beam in {} mode", s.mode.id()))
+    } else {
+        Err("two drivers cannot null ±90° except at single frequencies: the centre is matrix mixed and depth sets its presence".to_string())
+    };
+    if let Err(reason) = &beam {
+        notes.push(reason.clone());
+    }
+
+    Analysis {
+        input,
+        freqs: made.freqs.clone(),
+        geometry,
+        latency: made.filters.layout.latency(),
+        separation,
+        ears_db,
+        virtual_cues: metrics::virtual_cues(made, plant),
+        beam,
+        mono_sum: metrics::mono_sum_deviation(&made.filters, s.width, &made.freqs),
+        notes,
+        plant_name: made.plant_name.clone(),
+    }
+}
