@@ -285,11 +285,17 @@ pub fn beam_polar(path: &Path, a: &Analysis) -> Result<(), CliError> {
                     ("sans-serif", 22).into_font(),
                 ))
                 .map_err(|e| e.to_string())?;
-            for ring in [0.0, -10.0, -20.0, -30.0] {
+            for ring in [0.0, -10.0, -20.0] {
                 let rr = r * (ring + 30.0) / 30.0;
                 panel
                     .draw(&Circle::new((cx, cy), rr as i32, BLACK.mix(0.2)))
                     .map_err(|e| e.to_string())?;
+                let label = Text::new(
+                    format!("{ring:.0} dB"),
+                    (cx + 4, cy - rr as i32 + 2),
+                    ("sans-serif", 14).into_font(),
+                );
+                panel.draw(&label).map_err(|e| e.to_string())?;
             }
             let to_xy = |az_deg: f64, db: f64| {
                 let rr = r * ((db.max(-30.0) + 30.0) / 30.0);
