@@ -6,8 +6,6 @@ pub const BACKGROUND: egui::Color32 = egui::Color32::from_rgb(0x16, 0x19, 0x1f);
 pub const PANEL: egui::Color32 = egui::Color32::from_rgb(0x1e, 0x22, 0x2a);
 /// Primary accent (width, left channel, achieved curves).
 pub const ACCENT: egui::Color32 = egui::Color32::from_rgb(0x4f, 0xc3, 0xf7);
-/// Secondary accent (targets, right channel).
-pub const SECONDARY: egui::Color32 = egui::Color32::from_rgb(0xff, 0xb7, 0x4d);
 /// Text.
 pub const TEXT: egui::Color32 = egui::Color32::from_rgb(0xe6, 0xe8, 0xeb);
 
