@@ -1,16 +1,18 @@
 //! The cost of `process()`: 2→2 and 2→3 at 48 kHz for host blocks of 32, 64, 512 and 4096
 //! samples, against a bare STFT analysis/synthesis of the same frame size (the floor of this
-//! architecture: two forward and two inverse FFTs per hop, windowing and overlap-add).
-//! Run with `cargo bench --bench process`; each result is also printed as a multiple of
-//! real time.
+//! architecture: two forward and two inverse FFTs per hop, windowing and overlap-add), and the
+//! design time per preset that decides how soon a parameter move is heard.
+//! Run with `cargo bench --bench process`; the summary prints multiples of real time.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use realfft::RealFftPlanner;
-use soundstage::design::filterset::FrameLayout;
+use soundstage::design::filterset::{design, DesignInput, FrameLayout};
 use soundstage::design::plant::SphereHead;
 use soundstage::design::presets;
 use soundstage::design::settings::Settings;
-use soundstage::render::engine_for;
+use soundstage::dsp::handover;
+use soundstage::dsp::processor::Processor;
+use soundstage::render::{controls, engine_for};
 use soundstage::testmix::TestMix;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -104,14 +106,22 @@ fn bench(c: &mut Criterion) {
     let mut report = Vec::new();
     for outputs in [2usize, 3] {
         for block in [32usize, 64, 512, 4096] {
-            let (mut engine, _) = engine_for(&settings, outputs, SR, &SphereHead::default());
+            let (engine, _) = engine_for(&settings, outputs, SR, &SphereHead::default());
+            // The plugin's whole process(): hand-over poll, in-place copy, engine.
+            let (_designer, audio) = handover::channel();
+            let mut processor = Processor::new(engine, audio, block, SR);
             let mut out = vec![vec![0.0f32; block]; outputs];
+            let controls = controls(&settings);
             let mut run = || {
                 for start in (0..len).step_by(block) {
-                    let end = (start + block).min(len);
-                    let mut slices: Vec<&mut [f32]> =
-                        out.iter_mut().map(|o| &mut o[..end - start]).collect();
-                    engine.process([&input[0][start..end], &input[1][start..end]], &mut slices);
+                    let n = (start + block).min(len) - start;
+                    out[0][..n].copy_from_slice(&input[0][start..start + n]);
+                    out[1][..n].copy_from_slice(&input[1][start..start + n]);
+                    let mut channels: [&mut [f32]; 4] = Default::default();
+                    for (slot, o) in channels.iter_mut().zip(out.iter_mut()) {
+                        *slot = &mut o[..n];
+                    }
+                    processor.process(controls, &mut channels[..outputs], None);
                 }
                 black_box(&out);
             };
@@ -153,12 +163,64 @@ fn bench(c: &mut Criterion) {
             secs / floor
         );
     }
+    for chunk in report.chunks(4) {
+        // Blocks 32, 64, 512, 4096 in that order: cost per sample at 32 against 4096.
+        println!(
+            "  {}: cost per sample at block 32 is {:.2}x that at block 4096",
+            chunk[0].0.split(' ').next().unwrap_or(""),
+            chunk[0].1 / chunk[3].1
+        );
+    }
+}
+
+/// Design time per preset and layout: the wall-clock part of how soon a parameter move is
+/// heard (the designer polls every 2 ms; a new set starts fading in at the next hop).
+fn bench_design(c: &mut Criterion) {
+    let mut group = c.benchmark_group("design_48k");
+    group.sample_size(10);
+    let mut report = Vec::new();
+    for preset in presets::all() {
+        let outputs_list = if preset.outputs == 2 {
+            vec![2]
+        } else {
+            vec![2, preset.outputs]
+        };
+        for outputs in outputs_list {
+            let input = DesignInput {
+                settings: preset.apply(&Settings::default()),
+                outputs,
+                sample_rate: SR,
+            };
+            let name = format!("{}_{outputs}", preset.id);
+            group.bench_function(&name, |b| {
+                b.iter(|| black_box(design(&input, &SphereHead::default())))
+            });
+            let t = Instant::now();
+            for _ in 0..5 {
+                black_box(design(&input, &SphereHead::default()));
+            }
+            let latency = FrameLayout::for_sample_rate(SR).latency();
+            report.push((name, t.elapsed().as_secs_f64() / 5.0, latency));
+        }
+    }
+    group.finish();
+    let hop_ms = FrameLayout::for_sample_rate(SR).hop as f64 / SR * 1e3;
+    println!("\ndesign time and latency per preset (48 kHz):");
+    for (name, secs, latency) in report {
+        println!(
+            "  {name:20}: designed in {:.1} ms; a parameter move is heard within {:.1} ms \
+             (2 ms poll + design + {hop_ms:.1} ms hop); latency {latency} samples ({:.1} ms)",
+            secs * 1e3,
+            2.0 + secs * 1e3 + hop_ms,
+            latency as f64 / SR * 1e3
+        );
+    }
 }
 
 criterion_group! {
     name = benches;
     // Plots would need system fonts; the numbers are what matter here.
     config = Criterion::default().without_plots();
-    targets = bench
+    targets = bench, bench_design
 }
 criterion_main!(benches);

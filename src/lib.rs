@@ -14,7 +14,8 @@ use design::filterset::{design as design_filters, DesignInput};
 use design::plant::{Plant, SphereHead};
 use design::worker::DesignWorker;
 use dsp::engine::{Controls, Engine};
-use dsp::handover::{self, AudioSide};
+use dsp::handover;
+use dsp::processor::Processor;
 use nice_plug::prelude::*;
 use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
 use params::SoundstageParams;
@@ -53,14 +54,10 @@ pub struct Soundstage {
     shared: Arc<editor::Shared>,
     /// The head the filters are designed for.
     plant: Arc<dyn Plant>,
-    /// The real-time processor (present while active).
-    engine: Option<Engine>,
-    /// Receives new filter sets, returns retired ones.
-    audio_side: Option<AudioSide>,
+    /// The real-time state (present while active).
+    processor: Option<Processor>,
     /// Designs off the audio thread (present while active).
     worker: Option<DesignWorker>,
-    /// The input copied out of the in-place buffer, sized in `activate`.
-    input: [Vec<f32>; 2],
     /// Whether the host renders offline (bounce, freeze): then parameter changes wait for
     /// their design, so that every render of a session is identical.
     offline: bool,
@@ -78,10 +75,8 @@ impl Default for Soundstage {
             repaint: RepaintNotifier::new(),
             shared: Arc::new(editor::Shared::default()),
             plant: Arc::new(SphereHead::default()),
-            engine: None,
-            audio_side: None,
+            processor: None,
             worker: None,
-            input: [Vec::new(), Vec::new()],
             offline: false,
         }
     }
@@ -169,27 +164,26 @@ impl Plugin for Soundstage {
             },
             generation,
         ));
-        let max = buffer_config.max_buffer_size as usize;
-        self.input = [vec![0.0; max], vec![0.0; max]];
-        self.engine = Some(engine);
-        self.audio_side = Some(audio);
+        self.processor = Some(Processor::new(
+            engine,
+            audio,
+            buffer_config.max_buffer_size as usize,
+            sample_rate,
+        ));
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
         true
     }
 
     fn reset(&mut self) {
         let controls = self.controls();
-        if let Some(engine) = &mut self.engine {
-            engine.reset();
-            engine.set_controls(controls);
-            engine.settle_controls();
+        if let Some(processor) = &mut self.processor {
+            processor.reset(controls);
         }
     }
 
     fn deactivate(&mut self) {
         self.worker = None;
-        self.audio_side = None;
-        self.engine = None;
+        self.processor = None;
     }
 
     fn process(
@@ -199,27 +193,19 @@ impl Plugin for Soundstage {
         _context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let controls = self.controls();
-        let (Some(engine), Some(audio)) = (self.engine.as_mut(), self.audio_side.as_mut()) else {
+        let Some(processor) = self.processor.as_mut() else {
             return ProcessStatus::Normal;
         };
-        audio.poll(engine);
         if self.offline {
-            wait_for_design(engine, audio, &self.params);
+            wait_for_design(processor, &self.params);
         }
-        engine.set_controls(controls);
-        let samples = buffer.samples();
-        let channels = buffer.as_slice();
-        if channels.len() != engine.outputs() || samples > self.input[0].len() {
-            return ProcessStatus::Error("buffer does not match the activated layout");
-        }
-        self.input[0][..samples].copy_from_slice(&channels[0][..samples]);
-        self.input[1][..samples].copy_from_slice(&channels[1][..samples]);
-        engine.process(
-            [&self.input[0][..samples], &self.input[1][..samples]],
-            channels,
+        let open = self.editor_state.is_open();
+        processor.process(
+            controls,
+            buffer.as_slice(),
+            open.then_some(&self.shared.meters),
         );
-        if self.editor_state.is_open() {
-            self.shared.meter(&self.input, channels, samples);
+        if open {
             self.repaint.request_repaint();
         }
         ProcessStatus::Normal
@@ -242,13 +228,14 @@ const OFFLINE_DESIGN_WAIT: std::time::Duration = std::time::Duration::from_secs(
 
 /// Offline only (never in real time): blocks until the engine holds the design for the
 /// current parameters, so a bounce does not depend on how fast the designer thread was.
-fn wait_for_design(engine: &mut Engine, audio: &mut AudioSide, params: &SoundstageParams) {
+fn wait_for_design(processor: &mut Processor, params: &SoundstageParams) {
     let start = std::time::Instant::now();
-    while engine.newest_generation() != params.design_generation.load(Ordering::Acquire)
+    processor.poll();
+    while processor.engine().newest_generation() != params.design_generation.load(Ordering::Acquire)
         && start.elapsed() < OFFLINE_DESIGN_WAIT
     {
         std::thread::sleep(std::time::Duration::from_micros(200));
-        audio.poll(engine);
+        processor.poll();
     }
 }
 

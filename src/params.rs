@@ -247,7 +247,8 @@ pub const BOOL_PARAMS: [BoolSpec; 2] = [
         id: "loud",
         name: "Loudness match",
         default: true,
-        help: "Level-matches the processed signal to the input for a fair A/B against bypass",
+        help: "Level-matches the processed signal to the input for a fair A/B against bypass \
+               (binaural mode delivers each channel at its recorded level already)",
         apply: |s, v| s.loudness_compensation = v,
         read: |s| s.loudness_compensation,
         redesign: true,

@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{error_db, sine};
+use common::{design_for, error_db, sine, speaker_presets};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 use soundstage::design::bands::{band_ratio_db, mean_db};
 use soundstage::design::beam::{self, BeamSpec};
-use soundstage::design::filterset::{design, Design, DesignInput};
+use soundstage::design::filterset::Design;
 use soundstage::design::geometry::woodworth_itd_s;
 use soundstage::design::metrics::{self, standard_perturbations, SEPARATION_BAND};
 use soundstage::design::plant::SphereHead;
@@ -20,24 +20,6 @@ use soundstage::design::simulate::ear_signals;
 use soundstage::render::{engine_for, stream};
 
 const SR: f64 = 48_000.0;
-
-fn design_for(settings: Settings, outputs: usize) -> Design {
-    design(
-        &DesignInput {
-            settings,
-            outputs,
-            sample_rate: SR,
-        },
-        &SphereHead::default(),
-    )
-}
-
-fn speaker_presets() -> Vec<Preset> {
-    presets::all()
-        .into_iter()
-        .filter(|p| p.mode == Mode::Speakers)
-        .collect()
-}
 
 /// The canceller of a preset at cancellation 20 dB, by itself (binaural mode: the same
 /// canceller the speakers mode runs, without the virtual speakers' intended crosstalk).

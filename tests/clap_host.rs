@@ -421,8 +421,11 @@ struct Job {
     input: [Vec<f32>; 2],
     /// Block sizes, cycled until the input is consumed.
     blocks: Vec<usize>,
-    /// Parameter changes: (sample index, parameter id, plain value), sorted by time.
+    /// Parameter changes: (sample index, parameter id, host value), sorted by time.
     events: Vec<(usize, ClapId, f64)>,
+    /// Whether blocks are paced at the sample rate, as a live host calls them (the designer
+    /// thread then sees parameter changes in the same wall-clock time a listener would).
+    realtime: bool,
 }
 
 /// Activates at `sample_rate`, runs `job` on an audio thread, deactivates. Returns the latency
@@ -490,6 +493,7 @@ fn audio_thread(
     let mut pos = 0usize;
     let mut next_event = 0usize;
     let mut block_no = 0usize;
+    let started = std::time::Instant::now();
     while pos < len {
         let n = job.blocks[block_no % job.blocks.len()]
             .min(len - pos)
@@ -552,6 +556,12 @@ fn audio_thread(
             outputs[c].extend_from_slice(&ch[..n]);
         }
         pos += n;
+        if job.realtime {
+            let due = Duration::from_secs_f64(pos as f64 / sample_rate);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
     }
     (processor.stop_processing(), outputs)
 }
@@ -782,6 +792,7 @@ fn every_layout_and_rate_processes_varying_blocks_with_events() {
                     (9000, mode.id, 1.0),
                     (20_000, width.id, clap_value("Width", 77.0)),
                 ],
+                realtime: false,
             };
             let (latency, out) = session.run(&layout, sample_rate, &job);
             assert_eq!(
@@ -823,6 +834,7 @@ fn reported_latency_is_the_delay_of_an_impulse() {
                 input: [left, vec![0.0; 8192]],
                 blocks: vec![256],
                 events: vec![],
+                realtime: false,
             };
             let (latency, out) = session.run(&layout, sample_rate, &job);
             let sum: Vec<f32> = (0..out[0].len())
@@ -979,5 +991,300 @@ fn state_from_an_older_layout_loads_without_losing_values() {
     assert_eq!(
         json["fields"]["editor-size"], "[820.0,560.0]",
         "the old editor size is kept"
+    );
+}
+
+/// Random automation of every parameter at random block sizes, on every layout: the output
+/// stays finite, and in a debug build with `assert_process_allocs` the framework aborts on any
+/// allocation inside `process()` (the README's test command runs this file that way too).
+#[test]
+fn random_automation_at_random_block_sizes_on_every_layout() {
+    use rand::{RngExt, SeedableRng};
+    let mut session = Session::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let params: Vec<ParamDesc> = session.params.clone();
+    for outputs in [2, 3, 4] {
+        let layout = session.select(outputs);
+        let len = 5 * 48_000;
+        let blocks: Vec<usize> = (0..300)
+            .map(|_| match rng.random_range(0..8) {
+                0 => 1,
+                1 => rng.random_range(1..32),
+                _ => rng.random_range(32..=MAX_FRAMES as usize),
+            })
+            .collect();
+        let mut events: Vec<(usize, ClapId, f64)> = (0..400)
+            .map(|_| {
+                let p = &params[rng.random_range(0..params.len())];
+                let value = if p.max > 1.0 {
+                    rng.random_range(0..=p.max as u32) as f64
+                } else {
+                    rng.random_range(p.min..=p.max)
+                };
+                (rng.random_range(0..len), p.id, value)
+            })
+            .collect();
+        events.sort_by_key(|e| e.0);
+        let job = Job {
+            input: [
+                sine(220.0, 48_000.0, len, 0.4),
+                sine(330.0, 48_000.0, len, 0.3),
+            ],
+            blocks,
+            events,
+            realtime: false,
+        };
+        let (latency, out) = session.run(&layout, 48_000.0, &job);
+        assert_eq!(latency, expected_latency(48_000.0), "latency moved");
+        assert_eq!(out[0].len(), len);
+    }
+}
+
+/// Largest sample-to-sample step of a signal.
+fn max_step(x: &[f32]) -> f32 {
+    x.windows(2)
+        .map(|w| (w[1] - w[0]).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Energy per third-octave band between `lo` and `hi` Hz of a Hann-windowed segment.
+fn band_energies(x: &[f32], sample_rate: f64, lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    let n = x.len();
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let fft = planner.plan_fft_forward(n);
+    let mut t: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| v as f64 * (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos()))
+        .collect();
+    let mut s = fft.make_output_vec();
+    fft.process(&mut t, &mut s).unwrap();
+    let centres: Vec<f64> = (-10..=13)
+        .map(|k| 1000.0 * 2f64.powf(k as f64 / 3.0))
+        .filter(|&f| f >= lo && f <= hi)
+        .collect();
+    centres
+        .into_iter()
+        .map(|fc| {
+            let (a, b) = (fc * 2f64.powf(-1.0 / 6.0), fc * 2f64.powf(1.0 / 6.0));
+            let energy = s
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| {
+                    let f = *k as f64 * sample_rate / n as f64;
+                    f >= a && f < b
+                })
+                .map(|(_, v)| v.norm_sqr())
+                .sum::<f64>();
+            (fc, energy)
+        })
+        .collect()
+}
+
+/// A 440 Hz tone at −12 dBFS on a noise floor at −100 dBFS RMS (16-bit dither is −101 dBFS;
+/// real programme is noisier): the steady-state floor that automation must not lift.
+fn tone_on_a_floor(len: usize) -> [Vec<f32>; 2] {
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let floor = 10f32.powf(-100.0 / 20.0);
+    let tone = sine(440.0, 48_000.0, len, 0.25);
+    std::array::from_fn(|c| {
+        tone.iter()
+            .map(|v| {
+                let n: f64 = StandardNormal.sample(&mut rng);
+                (if c == 0 { *v } else { 0.6 * v }) + floor * n as f32
+            })
+            .collect()
+    })
+}
+
+/// Click figures of `automated` against the steady states it moves between: the largest step
+/// relative to the largest steady step, and the worst band (2–20 kHz, far from the tone: a
+/// click is broadband, a smooth level change is not) relative to the louder steady floor, dB.
+fn click_figures(
+    automated: &[Vec<f32>],
+    steady: &[&[Vec<f32>]],
+    range: std::ops::Range<usize>,
+) -> (f32, f64) {
+    let mut step_ratio = 0.0f32;
+    let mut band_excess = f64::NEG_INFINITY;
+    for (c, out) in automated.iter().enumerate() {
+        let steady_step = steady
+            .iter()
+            .map(|s| max_step(&s[c][range.clone()]))
+            .fold(0.0, f32::max);
+        step_ratio = step_ratio.max(max_step(&out[range.clone()]) / steady_step);
+        let bands = band_energies(&out[range.clone()], 48_000.0, 2000.0, 20_000.0);
+        let floors: Vec<Vec<(f64, f64)>> = steady
+            .iter()
+            .map(|s| band_energies(&s[c][range.clone()], 48_000.0, 2000.0, 20_000.0))
+            .collect();
+        for (b, (_, e)) in bands.iter().enumerate() {
+            let floor = floors.iter().map(|f| f[b].1).fold(0.0, f64::max);
+            band_excess = band_excess.max(10.0 * (e / floor).log10());
+        }
+    }
+    (step_ratio, band_excess)
+}
+
+/// Width at audio rate: a fast ramp (0 → 100 % in 5 ms, one sample-accurate event per
+/// sample) and a square wave (0 ↔ 100 % every 100 ms, one jump each). Neither may click.
+///
+/// The step bound: the output moves between two steady states whose steps are at most
+/// A·2π·440/48000; a level change by interpolation between them cannot exceed the larger one
+/// except by the envelope's own slope, a few per cent here, so 1.25× leaves margin for that
+/// while a click (a step of the order of the amplitude A) is 17× the steady step.
+#[test]
+fn width_automation_by_fast_ramps_and_square_waves_does_not_click() {
+    let mut session = Session::new();
+    let width = session.param("Width");
+    let layout = session.select(2);
+    let len = 3 * 48_000;
+    let input = tone_on_a_floor(len);
+    let steady = |session: &mut Session, value: f64| {
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![512],
+            events: vec![(0, width.id, clap_value("Width", value))],
+            realtime: false,
+        };
+        session.run(&layout, 48_000.0, &job).1
+    };
+    let narrow = steady(&mut session, 0.0);
+    let wide = steady(&mut session, 100.0);
+    let mut square = vec![(0, width.id, clap_value("Width", 0.0))];
+    for (i, at) in (24_000..len).step_by(4_800).enumerate() {
+        let value = if i % 2 == 0 { 100.0 } else { 0.0 };
+        square.push((at, width.id, clap_value("Width", value)));
+    }
+    let mut ramp = vec![(0, width.id, clap_value("Width", 0.0))];
+    for (i, start) in (24_000..len - 480).step_by(9_600).enumerate() {
+        for k in 0..=240 {
+            let x = k as f64 / 240.0 * 100.0;
+            let value = if i % 2 == 0 { x } else { 100.0 - x };
+            ramp.push((start + k, width.id, clap_value("Width", value)));
+        }
+    }
+    // Analyse from 0.5 s on: the start-up fill of the latency is not part of the test.
+    let range = 24_000 + expected_latency(48_000.0) as usize..len - 2048;
+    for (name, events) in [("square wave", square), ("fast ramp", ramp)] {
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![480, 64, 1, 1024, 333],
+            events,
+            realtime: false,
+        };
+        let (_, out) = session.run(&layout, 48_000.0, &job);
+        let (step, excess) = click_figures(&out, &[&narrow, &wide], range.clone());
+        println!("width {name}: largest step {step:.3}x the steady one, worst band 2-20 kHz {excess:+.1} dB over the steady floor");
+        assert!(
+            step <= 1.25,
+            "{name}: a step {step:.2}x the steady one is a click"
+        );
+        assert!(
+            excess <= 6.0,
+            "{name}: broadband energy {excess:.1} dB over the floor"
+        );
+    }
+}
+
+/// Depth and cancellation move the filters: each change is a redesign on the designer thread
+/// that the audio thread crossfades to. Played in real time, as a host would, the changes are
+/// heard within a few frames and never click.
+#[test]
+fn redesigns_crossfade_without_clicks_and_are_heard_promptly() {
+    let mut session = Session::new();
+    let depth = session.param("Depth");
+    let cancel = session.param("Cancellation");
+    let layout = session.select(3);
+    let len = 2 * 48_000;
+    let input = tone_on_a_floor(len);
+    let run = |session: &mut Session, events: Vec<(usize, ClapId, f64)>| {
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![256],
+            events,
+            realtime: true,
+        };
+        session.run(&layout, 48_000.0, &job).1
+    };
+    let start = vec![
+        (0, depth.id, clap_value("Depth", 0.0)),
+        (0, cancel.id, clap_value("Cancellation", 30.0)),
+    ];
+    let before = run(&mut session, start.clone());
+    let after = run(
+        &mut session,
+        vec![
+            (0, depth.id, clap_value("Depth", 100.0)),
+            (0, cancel.id, clap_value("Cancellation", 5.0)),
+        ],
+    );
+    let change_at = 48_000;
+    let mut events = start;
+    events.push((change_at, depth.id, clap_value("Depth", 100.0)));
+    events.push((change_at, cancel.id, clap_value("Cancellation", 5.0)));
+    let changed = run(&mut session, events);
+    let range = 24_000..len - 2048;
+    let (step, excess) = click_figures(&changed, &[&before, &after], range);
+    // When the change is heard: the first output sample that leaves the old steady state.
+    let heard = (change_at..len)
+        .find(|&i| (0..changed.len()).any(|c| (changed[c][i] - before[c][i]).abs() > 1e-4))
+        .expect("the change must be heard");
+    let delay_ms = (heard - change_at) as f64 / 48.0;
+    println!("depth 0 -> 100 % and cancellation 30 -> 5 dB: heard after {delay_ms:.1} ms (real-time pacing), largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
+    assert!(
+        step <= 1.25,
+        "redesign: a step {step:.2}x the steady one is a click"
+    );
+    assert!(
+        excess <= 6.0,
+        "redesign: broadband energy {excess:.1} dB over the floor"
+    );
+    assert!(
+        delay_ms < 250.0,
+        "a redesign took {delay_ms:.0} ms to be heard (the target is 50 ms; this bound only catches a stalled designer)"
+    );
+}
+
+/// Switching modes during playback (speakers → binaural → headphones → speakers) keeps the
+/// latency and crossfades between the designs: no click.
+#[test]
+fn switching_modes_during_playback_crossfades_without_a_click() {
+    let mut session = Session::new();
+    let mode = session.param("Mode");
+    let layout = session.select(2);
+    let len = 3 * 48_000;
+    let input = tone_on_a_floor(len);
+    let mut run = |events: Vec<(usize, ClapId, f64)>| {
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![512],
+            events,
+            realtime: true,
+        };
+        session.run(&layout, 48_000.0, &job)
+    };
+    let steady: Vec<(u32, Vec<Vec<f32>>)> =
+        (0..3).map(|m| run(vec![(0, mode.id, m as f64)])).collect();
+    let events = vec![
+        (0, mode.id, 0.0),
+        (36_000, mode.id, 2.0),
+        (72_000, mode.id, 1.0),
+        (108_000, mode.id, 0.0),
+    ];
+    let (latency, switched) = run(events);
+    assert!(
+        steady.iter().all(|(l, _)| *l == latency),
+        "every mode has the same latency"
+    );
+    let outs: Vec<&[Vec<f32>]> = steady.iter().map(|(_, o)| o.as_slice()).collect();
+    let (step, excess) = click_figures(&switched, &outs, 24_000..len - 2048);
+    println!("mode switches: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
+    assert!(step <= 1.25, "a mode switch clicks: step {step:.2}x");
+    assert!(
+        excess <= 6.0,
+        "a mode switch clicks: {excess:.1} dB broadband"
     );
 }

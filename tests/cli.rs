@@ -431,3 +431,94 @@ fn params_and_presets_list_everything() {
         ]
     );
 }
+
+#[test]
+fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
+    let d = dir();
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("speakers", &["--preset", "smart-speaker"], "speakers"),
+        (
+            "binaural",
+            &["--preset", "desktop", "--set", "mode=binaural"],
+            "binaural",
+        ),
+        ("headphones", &["--preset", "headphones"], "headphones"),
+        (
+            "line",
+            &["--preset", "soundbar", "--set", "depth=100"],
+            "speakers",
+        ),
+    ];
+    for (name, args, mode) in cases {
+        let out = d.path().join(name);
+        let mut argv = vec!["report", out.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        let run = soundstage(&argv);
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let metrics: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
+                .unwrap();
+        assert_eq!(metrics["settings"]["mode"], mode, "{name}");
+        assert_eq!(metrics["latency_samples"], 1536, "{name}");
+        assert_eq!(metrics["impulse_delay_samples"], 1536, "{name}");
+        let canceller = &metrics["canceller"];
+        if mode == "headphones" {
+            assert!(canceller.is_null(), "{name}: headphones cancel nothing");
+        } else {
+            let nominal = canceller["nominal_mean_db"].as_f64().unwrap();
+            assert!(nominal >= 18.0, "{name}: {nominal} dB");
+            assert!(canceller["perturbed_mean_db"]["head +10 %"].is_f64());
+        }
+        assert_eq!(
+            metrics["beam"]["available"],
+            name == "line",
+            "{name}: the beam needs a driver line"
+        );
+        for plot in [
+            "cancellation",
+            "ear_responses",
+            "beam_map",
+            "beam_polar",
+            "virtual_cues",
+            "mono_sum",
+        ] {
+            let bytes = std::fs::read(out.join(format!("{plot}.png"))).unwrap();
+            assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}/{plot} is a PNG");
+            assert!(bytes.len() > 10_000, "{name}/{plot} has content");
+        }
+    }
+}
+
+#[test]
+fn renders_binaural_mode_to_a_driver_pair() {
+    let d = dir();
+    let input = d.path().join("binaural.wav");
+    write_wav(&input, 2, 24, false, &stereo());
+    let output = d.path().join("out.wav");
+    let out = soundstage(&[
+        "render",
+        input.to_str().unwrap(),
+        output.to_str().unwrap(),
+        "--preset",
+        "laptop",
+        "--set",
+        "mode=binaural",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (spec, channels) = read_wav(&output);
+    assert_eq!(spec.channels, 2);
+    let (_, original) = read_wav(&input);
+    assert_eq!(channels[0].len(), original[0].len());
+    assert!(
+        error_db(&channels[0], &original[0]) > -30.0,
+        "the canceller changes the feeds"
+    );
+}

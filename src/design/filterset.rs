@@ -368,7 +368,11 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
             .map(|&f| crossover::centre_share(f, s.bass_crossover_hz) as f32)
             .collect(),
         loudness,
-        compensate_loudness: s.loudness_compensation,
+        // NOTE: in binaural mode each ear already receives its channel at the recorded level
+        // (the identity target); the crosstalk that plain stereo adds is not programme, so
+        // there is nothing to match, and matching it would lift everything above the bass
+        // crossover by the lost crosstalk energy: a shelf, i.e. colour.
+        compensate_loudness: s.loudness_compensation && s.mode != Mode::Binaural,
         generation: 0,
     };
     Design {

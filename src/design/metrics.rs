@@ -138,7 +138,18 @@ pub fn target_tracking(design: &Design, plant: &dyn Plant) -> Vec<(f64, f64, f64
         .iter()
         .map(|l| if l[0] { 1.0 } else { 0.0 })
         .collect();
-    let target_bands = band_means(&design.freqs, &target, SEPARATION_BAND.0, SEPARATION_BAND.1);
+    // Averaged as the achieved figure is: the band's ipsilateral energy over its
+    // contralateral energy, with the target's contralateral level per bin (where the target
+    // slopes inside a band, the mean of its dB values would overstate it).
+    let target_contra: Vec<f64> = target.iter().map(|t| 10f64.powf(-t / 10.0)).collect();
+    let ones = vec![1.0; target.len()];
+    let target_bands = band_ratio_db(
+        &design.freqs,
+        &ones,
+        &target_contra,
+        SEPARATION_BAND.0,
+        SEPARATION_BAND.1,
+    );
     let limited_bands = band_means(
         &design.freqs,
         &limited,

@@ -4,5 +4,7 @@
 pub mod denormals;
 pub mod engine;
 pub mod handover;
+pub mod meters;
+pub mod processor;
 pub mod smoothing;
 pub mod upmix;

@@ -2,8 +2,7 @@
 //! designer thread) and level meters (from the audio thread, only while the editor is open).
 
 use crate::design::filterset::Design;
-use atomic_float::AtomicF32;
-use std::sync::atomic::Ordering;
+use crate::dsp::meters::Meters;
 use std::sync::Mutex;
 
 /// Shared between the plugin, its designer thread and the editor.
@@ -11,10 +10,8 @@ use std::sync::Mutex;
 pub struct Shared {
     /// One-line description of the latest design.
     summary: Mutex<String>,
-    /// Smoothed input level, dBFS.
-    pub input_db: AtomicF32,
-    /// Smoothed output level (loudest output), dBFS.
-    pub output_db: AtomicF32,
+    /// Levels, correlation and mono compatibility, from the audio thread.
+    pub meters: Meters,
 }
 
 impl Shared {
@@ -42,23 +39,5 @@ impl Shared {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Updates the meters from one block (audio thread, editor open only). Allocation-free.
-    pub fn meter(&self, input: &[Vec<f32>; 2], output: &[&mut [f32]], samples: usize) {
-        let rms = |x: &[f32]| (x.iter().map(|v| v * v).sum::<f32>() / x.len().max(1) as f32).sqrt();
-        let db = |v: f32| 20.0 * v.max(1e-6).log10();
-        let input_level = rms(&input[0][..samples]).max(rms(&input[1][..samples]));
-        let output_level = output
-            .iter()
-            .map(|o| rms(&o[..samples]))
-            .fold(0.0, f32::max);
-        for (meter, level) in [
-            (&self.input_db, input_level),
-            (&self.output_db, output_level),
-        ] {
-            let old = meter.load(Ordering::Relaxed);
-            meter.store(0.8 * old + 0.2 * db(level), Ordering::Relaxed);
-        }
     }
 }

@@ -1,8 +1,22 @@
 //! Helpers shared by the integration tests: seeded signals and level measures.
 #![allow(dead_code)]
 
+use atomic_float::AtomicF64;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
+use soundstage::design::filterset::{design, Design, DesignInput};
+use soundstage::design::plant::{Plant, SphereHead};
+use soundstage::design::presets::{self, Preset};
+use soundstage::design::settings::{Mode, Settings};
+use soundstage::design::worker::DesignWorker;
+use soundstage::dsp::engine::Engine;
+use soundstage::dsp::handover;
+use soundstage::dsp::processor::Processor;
+use soundstage::render::controls;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Seeded white noise at `rms`.
 pub fn noise(seed: u64, len: usize, rms: f32) -> Vec<f32> {
@@ -46,4 +60,158 @@ pub fn argmax_abs(x: &[f32]) -> usize {
         .enumerate()
         .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
         .map_or(0, |(i, _)| i)
+}
+
+/// The host side of the design parameters, as atomics: what automation writes on the audio
+/// thread and the designer thread reads.
+#[derive(Default)]
+pub struct HostParams {
+    /// Bumped on every change that needs a design (the plugin's `design_generation`).
+    pub generation: AtomicU64,
+    /// Depth, 0 to 1.
+    pub depth: AtomicF64,
+    /// Cancellation target, dB.
+    pub cancellation_db: AtomicF64,
+    /// Index into [`Mode::ALL`].
+    pub mode: AtomicU64,
+}
+
+impl HostParams {
+    /// Parameters starting at `settings`' depth and cancellation.
+    pub fn new(settings: &Settings) -> Arc<Self> {
+        let p = Self::default();
+        p.depth.store(settings.depth, Ordering::Relaxed);
+        p.cancellation_db
+            .store(settings.cancellation_db, Ordering::Relaxed);
+        Arc::new(p)
+    }
+
+    /// `base` with the automated parameters applied.
+    pub fn settings(&self, base: &Settings) -> Settings {
+        Settings {
+            depth: self.depth.load(Ordering::Relaxed),
+            cancellation_db: self.cancellation_db.load(Ordering::Relaxed),
+            mode: Mode::ALL[self.mode.load(Ordering::Relaxed) as usize % 3],
+            ..*base
+        }
+    }
+}
+
+/// A processor and its designer thread, wired as the plugin's `activate()` wires them.
+pub fn activate(
+    base: Settings,
+    outputs: usize,
+    max_block: usize,
+    sample_rate: f64,
+    params: &Arc<HostParams>,
+) -> (Processor, DesignWorker) {
+    let plant: Arc<dyn Plant> = Arc::new(SphereHead::default());
+    let input = DesignInput {
+        settings: params.settings(&base),
+        outputs,
+        sample_rate,
+    };
+    let first = design(&input, plant.as_ref());
+    let mut engine = Engine::new(Box::new(first.filters), sample_rate, controls(&base));
+    engine.settle_controls();
+    let (designer, audio) = handover::channel();
+    let source_params = params.clone();
+    let worker = DesignWorker::spawn(
+        move || {
+            (
+                source_params.generation.load(Ordering::Acquire),
+                DesignInput {
+                    settings: source_params.settings(&base),
+                    outputs,
+                    sample_rate,
+                },
+            )
+        },
+        plant,
+        designer,
+        |_| {},
+        0,
+    );
+    (
+        Processor::new(engine, audio, max_block, sample_rate),
+        worker,
+    )
+}
+
+/// Counts allocations, reallocations and frees made by threads that asked to be watched, and
+/// the heap bytes in use by the whole process. Every call goes on to the system allocator.
+struct CountingAllocator;
+
+static EVENTS: AtomicU64 = AtomicU64::new(0);
+static IN_USE: AtomicI64 = AtomicI64::new(0);
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if WATCHED.with(Cell::get) {
+        EVENTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        IN_USE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note();
+        IN_USE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        IN_USE.fetch_add(layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        IN_USE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Runs `f` with this thread's allocations counted; returns how many there were.
+pub fn counted(f: impl FnOnce()) -> u64 {
+    let before = EVENTS.load(Ordering::Relaxed);
+    WATCHED.with(|w| w.set(true));
+    f();
+    WATCHED.with(|w| w.set(false));
+    EVENTS.load(Ordering::Relaxed) - before
+}
+
+/// Heap bytes in use by the whole process right now.
+pub fn heap_in_use() -> i64 {
+    IN_USE.load(Ordering::Relaxed)
+}
+
+/// The design for `settings` at 48 kHz on the built-in sphere.
+pub fn design_for(settings: Settings, outputs: usize) -> Design {
+    design(
+        &DesignInput {
+            settings,
+            outputs,
+            sample_rate: 48_000.0,
+        },
+        &SphereHead::default(),
+    )
+}
+
+/// The presets that drive loudspeakers (every one but headphones).
+pub fn speaker_presets() -> Vec<Preset> {
+    presets::all()
+        .into_iter()
+        .filter(|p| p.mode == Mode::Speakers)
+        .collect()
 }
