@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every Soundstage test: formatting and lints, the Rust test suite (DSP, acoustics,
-# CLI, our CLAP host), the CLAP host again on a debug build with the framework's allocation
-# checks inside process(), and the real hosts (pedalboard, dawdreamer, Ardour's scanner and
-# headless session, qtractor's scanner), then the editor under Xvfb.
+# real-time contract, CLI, our CLAP host with the editor embedded in an X11 window), the CLAP
+# host again on a debug build with the framework's allocation checks inside process(), and
+# the real hosts (pedalboard, dawdreamer, Ardour's scanner and headless session, qtractor's
+# scanner), then the standalone editor under Xvfb, screenshotted.
 # Installs what it needs: Debian packages when run as root (otherwise it names them), and a
 # Python virtual environment in .venv for the Python hosts.
 set -euo pipefail
@@ -49,13 +50,21 @@ cargo clippy --release --all-targets -- -D warnings
 step "building the CLAP and VST3 bundles"
 cargo xtask bundle soundstage --release
 
+step "building the standalone (for the editor screenshot)"
+cargo build --release --features standalone --bin soundstage-standalone
+
+# The editor tests need an X display; Xvfb provides one (its screen holds the 2x editor).
+xvfb=(xvfb-run -a -s "-screen 0 2400x1600x24 -nolisten tcp")
+
 step "running the Rust test suite (the CLAP host test loads target/bundled/Soundstage.clap)"
-CLAP_PLUGIN_PATH="$root/target/bundled/Soundstage.clap" cargo test --release
+CLAP_PLUGIN_PATH="$root/target/bundled/Soundstage.clap" "${xvfb[@]}" cargo test --release
 
 step "running the CLAP host test on a debug build with allocation checks in process()"
-cargo test --features assert_process_allocs --test clap_host
+"${xvfb[@]}" cargo test --features assert_process_allocs --test clap_host
 
-step "running the real-host tests (pedalboard, dawdreamer, Ardour, qtractor)"
+step "running the real-host and editor tests (pedalboard, dawdreamer, Ardour, qtractor, standalone)"
 .venv/bin/python -m pytest -q tests/hosts
+
+step "test artifacts (editor screenshots) are in target/test-artifacts"
 
 step "all tests passed"

@@ -1,23 +1,33 @@
-//! The editor: the main controls, the mode and preset selectors, the geometry, and (fed by
-//! the designer thread) what the design predicts. Every control is a host parameter, so
-//! automation and undo go through the host.
+//! The editor: the main controls, the mode and preset selectors, the geometry, what the
+//! design predicts (separation, ear responses, the beam, computed off the audio thread from
+//! the code behind `soundstage report`) and the meters. Every control is a host parameter,
+//! so automation and undo go through the host; none of them needs the keyboard.
 
+mod analysis;
+mod plots;
 mod shared;
 mod theme;
+mod widgets;
 
 pub use shared::Shared;
 
+use crate::design::filterset::DesignInput;
+use crate::design::plant::{Plant, SphereHead};
 use crate::design::presets::{self, Preset};
-use crate::params::{ModeParam, SoundstageParams, FLOAT_PARAMS, MODE_HELP};
+use crate::dsp::meters::{Meters, SILENCE_DB};
+use crate::params::{ModeParam, SoundstageParams, BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP};
+use analysis::AnalysisCache;
+use egui::{pos2, vec2, Align2, FontId, Rect, Stroke};
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::prelude::*;
 use nice_plug_egui::resizable_window::ResizableWindow;
-use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp, RepaintNotifier,
 };
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use widgets::{Knob, Slider};
 
 /// Smallest editor size, logical pixels.
 pub const MIN_SIZE: (f32, f32) = (720.0, 480.0);
@@ -33,6 +43,22 @@ enum SizeSync {
     Tracking,
 }
 
+/// Which prediction the large plot shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum View {
+    /// Target against achieved separation.
+    Cancellation,
+    /// Near and far ear for a left-only input.
+    Ears,
+    /// The beam over azimuth and frequency.
+    BeamMap,
+    /// The beam's polar pattern at one frequency.
+    Polar,
+}
+
+/// Frequencies the polar view offers, Hz.
+const POLAR_CHOICES: [f64; 4] = [500.0, 1000.0, 2000.0, 4000.0];
+
 /// The egui application behind the editor window.
 pub struct SoundstageEditor {
     params: Arc<SoundstageParams>,
@@ -40,6 +66,13 @@ pub struct SoundstageEditor {
     shared: Arc<Shared>,
     gui: Option<GuiContext>,
     size_sync: SizeSync,
+    /// The head the plots listen with (the one the filters are designed for).
+    plant: Arc<dyn Plant>,
+    analyses: AnalysisCache,
+    view: View,
+    polar_hz: f64,
+    /// The beam map uploaded, with the analysis it was drawn from.
+    beam_texture: Option<(Arc<crate::design::analysis::Analysis>, egui::TextureHandle)>,
 }
 
 /// Builds the editor (called once by the host, before any state is restored).
@@ -60,6 +93,11 @@ pub fn create(
         shared,
         gui: None,
         size_sync: SizeSync::Pending,
+        plant: Arc::new(SphereHead::default()),
+        analyses: AnalysisCache::default(),
+        view: View::Cancellation,
+        polar_hz: 1000.0,
+        beam_texture: None,
     };
     create_egui_editor(state, repaint, settings, app)
 }
@@ -74,29 +112,67 @@ impl NiceEguiApp for SoundstageEditor {
         theme::apply(&ctx);
         self.gui = Some(gui);
         self.size_sync = SizeSync::Pending;
+        // A new window has a new context: textures of the last one are gone.
+        self.beam_texture = None;
         Ok(())
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let Some(gui) = self.gui.clone() else { return };
         self.sync_size(ui);
+        let (outputs, sample_rate) = self.shared.active();
+        let settings = self.params.settings();
+        let ctx = ui.ctx().clone();
+        self.analyses.request(
+            DesignInput {
+                settings,
+                outputs,
+                sample_rate,
+            },
+            self.plant.clone(),
+            move || ctx.request_repaint(),
+        );
         let setter = gui.param_setter();
         ResizableWindow::new("soundstage-editor")
             .min_size(egui::vec2(MIN_SIZE.0, MIN_SIZE.1))
             .show(ui, |ui| {
-                self.header(ui, &setter);
-                ui.separator();
-                ui.columns(2, |cols| {
-                    main_controls(&mut cols[0], &self.params, &setter);
-                    geometry_controls(&mut cols[1], &self.params, &setter);
-                });
-                ui.separator();
-                ui.label(self.shared.status_line());
+                egui::Frame::new()
+                    .inner_margin(8.0)
+                    .show(ui, |ui| self.body(ui, &setter, outputs));
             });
     }
 }
 
 impl SoundstageEditor {
+    /// Everything inside the window's margin.
+    fn body(&mut self, ui: &mut egui::Ui, setter: &ParamSetter, outputs: usize) {
+        self.header(ui, setter);
+        ui.separator();
+        let full = ui.available_size();
+        let status_height = 34.0;
+        let body = vec2(full.x, (full.y - status_height).max(200.0));
+        let left = 270.0f32.min(body.x * 0.32);
+        let meters = 120.0;
+        let centre = (body.x - left - meters - 16.0).max(200.0);
+        ui.horizontal_top(|ui| {
+            ui.allocate_ui(vec2(left, body.y), |ui| {
+                ui.vertical(|ui| controls(ui, &self.params, setter, left));
+            });
+            ui.allocate_ui(vec2(centre, body.y), |ui| {
+                ui.vertical(|ui| self.predictions(ui, vec2(centre, body.y), outputs));
+            });
+            ui.allocate_ui(vec2(meters, body.y), |ui| {
+                meter_column(ui, &self.shared.meters, vec2(meters, body.y));
+            });
+        });
+        ui.separator();
+        ui.label(
+            egui::RichText::new(self.shared.status_line())
+                .color(theme::TEXT_DIM)
+                .size(12.0),
+        );
+    }
+
     /// Restores the persisted size once after opening, then keeps the persisted field equal
     /// to the window's size (hosts resize plugin windows; the state must follow).
     fn sync_size(&mut self, ui: &egui::Ui) {
@@ -159,6 +235,73 @@ impl SoundstageEditor {
             });
         });
     }
+
+    /// The geometry view, the view selector and the selected plot.
+    fn predictions(&mut self, ui: &mut egui::Ui, size: egui::Vec2, outputs: usize) {
+        let settings = self.params.settings();
+        let analysis = self.analyses.latest();
+        let beam = analysis.as_ref().is_some_and(|a| a.beam.is_ok());
+        let geometry_height = (size.y * 0.34).clamp(120.0, 240.0);
+        plots::geometry(ui, vec2(size.x, geometry_height), &settings, outputs, beam);
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            for (view, name, help) in [
+                (View::Cancellation, "Cancellation", "Target against achieved separation at the ears, and what a listener 5 cm off gets"),
+                (View::Ears, "Ear responses", "What each ear receives from a left-only input"),
+                (View::BeamMap, "Beam map", "The centre beam over azimuth and frequency (driver lines)"),
+                (View::Polar, "Polar", "The centre beam's pattern at one frequency (driver lines)"),
+            ] {
+                if ui.selectable_label(self.view == view, name).on_hover_text(help).clicked() {
+                    self.view = view;
+                }
+            }
+            if self.view == View::Polar {
+                ui.add_space(12.0);
+                for f in POLAR_CHOICES {
+                    let label = if f >= 1000.0 { format!("{} kHz", f / 1000.0) } else { format!("{f} Hz") };
+                    if ui.selectable_label(self.polar_hz == f, label).clicked() {
+                        self.polar_hz = f;
+                    }
+                }
+            }
+        });
+        ui.add_space(4.0);
+        let plot = vec2(size.x, (ui.available_height() - 30.0).max(120.0));
+        let Some(a) = analysis else {
+            plots::unavailable(ui, plot, "Predictions", "computing…");
+            return;
+        };
+        match self.view {
+            View::Cancellation => plots::cancellation(ui, plot, &a),
+            View::Ears => plots::ear_responses(ui, plot, &a),
+            View::BeamMap | View::Polar => {
+                if let Some(why) = plots::beam_unavailable(&a) {
+                    plots::unavailable(ui, plot, "Centre beam unavailable", why);
+                } else if self.view == View::Polar {
+                    plots::beam_polar(ui, plot, &a, self.polar_hz);
+                } else {
+                    let current = self
+                        .beam_texture
+                        .as_ref()
+                        .is_some_and(|(drawn, _)| Arc::ptr_eq(drawn, &a));
+                    if !current {
+                        self.beam_texture = plots::beam_image(&a).map(|image| {
+                            let options = egui::TextureOptions::LINEAR;
+                            (a.clone(), ui.ctx().load_texture("beam-map", image, options))
+                        });
+                    }
+                    if let Some((_, texture)) = &self.beam_texture {
+                        plots::beam_map(ui, plot, texture, &a);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Help text of a float parameter, for its tooltip.
+fn help(id: &str) -> &'static str {
+    crate::params::float_spec(id).map_or("", |s| s.help)
 }
 
 /// Applies a preset: every geometry parameter through the host (one undo step per
@@ -227,48 +370,162 @@ fn mode_selector(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSet
     }
 }
 
-fn slider(
-    ui: &mut egui::Ui,
-    params: &SoundstageParams,
-    setter: &ParamSetter,
-    id: &str,
-    width: f32,
-) {
-    let (Some(param), Some(spec)) = (params.float(id), crate::params::float_spec(id)) else {
-        return;
-    };
-    ui.label(spec.name).on_hover_text(spec.help);
-    ui.add(ParamSlider::for_param(param, setter).with_width(width))
-        .on_hover_text(spec.help);
-}
-
-fn main_controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter) {
-    ui.heading("Image");
-    let width = ui.available_width() - 16.0;
-    for id in ["width", "depth", "cancel"] {
-        slider(ui, params, setter, id, width);
-        ui.add_space(6.0);
-    }
+/// The three main knobs, then the geometry, bass and level controls.
+fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, width: f32) {
+    ui.label(egui::RichText::new("Image").size(15.0).strong());
+    let knob = ((width - 30.0) / 3.0 - 24.0).clamp(40.0, 64.0);
     ui.horizontal(|ui| {
-        let mut loud = params.loudness.value();
-        let spec = &crate::params::BOOL_PARAMS[0];
-        if ui
-            .checkbox(&mut loud, spec.name)
-            .on_hover_text(spec.help)
-            .changed()
-        {
-            setter.begin_set_parameter(&params.loudness);
-            setter.set_parameter(&params.loudness, loud);
-            setter.end_set_parameter(&params.loudness);
+        for (param, id) in [
+            (&params.width, "width"),
+            (&params.depth, "depth"),
+            (&params.cancellation, "cancel"),
+        ] {
+            ui.add(Knob::new(param, setter, knob, help(id)));
         }
     });
-    slider(ui, params, setter, "gain", width);
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("Geometry").size(15.0).strong());
+    for (param, id) in [
+        (&params.spacing, "spacing"),
+        (&params.distance, "dist"),
+        (&params.virtual_angle, "vangle"),
+        (&params.offset, "offset"),
+    ] {
+        ui.add(Slider::new(param, setter, width - 8.0, help(id)));
+    }
+    ui.add_space(8.0);
+    ui.label(egui::RichText::new("Safety and level").size(15.0).strong());
+    for (param, id) in [
+        (&params.bass_crossover, "bassx"),
+        (&params.boost_limit, "boost"),
+        (&params.output_gain, "gain"),
+    ] {
+        ui.add(Slider::new(param, setter, width - 8.0, help(id)));
+    }
+    let mut loud = params.loudness.value();
+    if ui
+        .checkbox(&mut loud, BOOL_PARAMS[0].name)
+        .on_hover_text(BOOL_PARAMS[0].help)
+        .changed()
+    {
+        setter.begin_set_parameter(&params.loudness);
+        setter.set_parameter(&params.loudness, loud);
+        setter.end_set_parameter(&params.loudness);
+    }
 }
 
-fn geometry_controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter) {
-    ui.heading("Geometry");
-    let width = ui.available_width() - 16.0;
-    for id in ["spacing", "dist", "vangle", "offset", "bassx", "boost"] {
-        slider(ui, params, setter, id, width);
+/// Input and output level, the outputs' correlation and the mono-sum change.
+fn meter_column(ui: &mut egui::Ui, meters: &Meters, size: egui::Vec2) {
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 4.0, theme::PANEL);
+    let font = FontId::proportional(11.0);
+    let input = meters.input_db.load(Ordering::Relaxed);
+    let output = meters.output_db.load(Ordering::Relaxed);
+    let correlation = meters.correlation.load(Ordering::Relaxed);
+    let mono = meters.mono_change_db.load(Ordering::Relaxed);
+    let bars_bottom = rect.bottom() - 120.0;
+    let bar_top = rect.top() + 24.0;
+    let level = |db: f32| ((db + 60.0) / 60.0).clamp(0.0, 1.0);
+    for (k, (name, db)) in [("In", input), ("Out", output)].into_iter().enumerate() {
+        let x = rect.left() + 22.0 + 44.0 * k as f32;
+        let track = Rect::from_min_max(pos2(x, bar_top), pos2(x + 22.0, bars_bottom));
+        painter.rect_filled(track, 2.0, theme::TRACK);
+        let top = track.bottom() - track.height() * level(db);
+        let colour = if db > -1.0 {
+            theme::LIMIT
+        } else {
+            theme::ACCENT
+        };
+        painter.rect_filled(Rect::from_min_max(pos2(x, top), track.max), 2.0, colour);
+        painter.text(
+            pos2(track.center().x, rect.top() + 6.0),
+            Align2::CENTER_TOP,
+            name,
+            font.clone(),
+            theme::TEXT,
+        );
+        let value = if db <= SILENCE_DB {
+            "−∞".to_string()
+        } else {
+            format!("{db:.1}")
+        };
+        painter.text(
+            pos2(track.center().x, bars_bottom + 4.0),
+            Align2::CENTER_TOP,
+            value,
+            font.clone(),
+            theme::TEXT_DIM,
+        );
     }
+    for db in [0.0f32, -12.0, -24.0, -48.0] {
+        let y = bars_bottom - (bars_bottom - bar_top) * level(db);
+        painter.text(
+            pos2(rect.right() - 6.0, y),
+            Align2::RIGHT_CENTER,
+            format!("{db:.0}"),
+            font.clone(),
+            theme::TEXT_DIM,
+        );
+    }
+    // Correlation: −1 (left) to +1 (right).
+    let y = bars_bottom + 32.0;
+    painter.text(
+        pos2(rect.center().x, y),
+        Align2::CENTER_BOTTOM,
+        "Correlation",
+        font.clone(),
+        theme::TEXT,
+    );
+    let track = Rect::from_min_max(
+        pos2(rect.left() + 10.0, y + 4.0),
+        pos2(rect.right() - 10.0, y + 16.0),
+    );
+    painter.rect_filled(track, 2.0, theme::TRACK);
+    let centre_x = track.center().x;
+    let x = centre_x + track.width() * 0.5 * correlation.clamp(-1.0, 1.0);
+    painter.rect_filled(
+        Rect::from_min_max(
+            pos2(centre_x.min(x), track.top()),
+            pos2(centre_x.max(x), track.bottom()),
+        ),
+        2.0,
+        if correlation < 0.0 {
+            theme::LIMIT
+        } else {
+            theme::FAR
+        },
+    );
+    painter.vline(centre_x, track.y_range(), Stroke::new(1.0, theme::TEXT_DIM));
+    painter.text(
+        pos2(rect.center().x, track.bottom() + 2.0),
+        Align2::CENTER_TOP,
+        format!("{correlation:+.2}"),
+        font.clone(),
+        theme::TEXT_DIM,
+    );
+    // Mono compatibility: what the mono sum gains or loses.
+    let y = track.bottom() + 40.0;
+    painter.text(
+        pos2(rect.center().x, y),
+        Align2::CENTER_BOTTOM,
+        "Mono sum",
+        font.clone(),
+        theme::TEXT,
+    );
+    painter.text(
+        pos2(rect.center().x, y + 2.0),
+        Align2::CENTER_TOP,
+        format!("{mono:+.1} dB"),
+        FontId::proportional(15.0),
+        if mono < -3.0 {
+            theme::LIMIT
+        } else {
+            theme::TEXT
+        },
+    );
+    response.on_hover_text(
+        "Levels in dBFS RMS (0.3 s); correlation of the outer outputs (+1 mono, 0 unrelated, −1 out of phase); \
+         how much louder or quieter the outputs' mono sum is than the input's (a phone or one speaker hears that)",
+    );
 }

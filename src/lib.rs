@@ -134,6 +134,7 @@ impl Plugin for Soundstage {
             },
             self.plant.as_ref(),
         );
+        self.shared.set_active(outputs, sample_rate);
         self.shared.publish(&first);
         let mut filters = Box::new(first.filters);
         filters.generation = generation;

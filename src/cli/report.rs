@@ -69,10 +69,13 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     let beam = match &analysis.beam {
         Ok(b) => json!({
             "available": true,
-            "band_hz": [BEAM_BAND.0, BEAM_BAND.1],
+            "band_hz": [b.band.0, b.band.1],
             "front_to_side_db": b.figures.front_to_side_db,
             "response_45_db": b.figures.response_45_db,
             "min_white_noise_gain_db": b.figures.min_white_noise_gain_db,
+            "reference_band_hz": [BEAM_BAND.0, BEAM_BAND.1],
+            "reference_front_to_side_db": b.reference_figures.front_to_side_db,
+            "reference_response_45_db": b.reference_figures.response_45_db,
             "white_noise_gain_limit_db": made.beam.min_white_noise_gain_db,
             "aliasing_hz": made.beam.aliasing_hz(),
         }),
@@ -135,8 +138,12 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     }
     if let Ok(b) = &analysis.beam {
         println!(
-            "centre beam 630 Hz-2 kHz: front/side {:.1} dB, ±45° {:.1} dB, min WNG {:.1} dB",
-            b.figures.front_to_side_db, b.figures.response_45_db, b.figures.min_white_noise_gain_db
+            "centre beam {:.0} Hz-{:.0} Hz: front/side {:.1} dB, ±45° {:.1} dB, min WNG {:.1} dB",
+            b.band.0,
+            b.band.1,
+            b.figures.front_to_side_db,
+            b.figures.response_45_db,
+            b.figures.min_white_noise_gain_db
         );
     }
     for note in &analysis.notes {

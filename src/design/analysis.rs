@@ -33,6 +33,8 @@ pub struct SeparationCurves {
     pub boost_limit_db: f64,
     /// The largest driver-filter gain actually used, dB.
     pub max_gain_db: f64,
+    /// Per bin, the largest driver-filter gain, dB (what the boost limit caps).
+    pub filter_gain_db: Vec<f64>,
     /// Third-octave mean over 300 Hz–6 kHz per listener: nominal, moved, resized.
     pub perturbed: Vec<(Perturbation, Separation)>,
 }
@@ -42,8 +44,12 @@ pub struct SeparationCurves {
 pub struct BeamCurves {
     /// Response re on-axis, dB: `[bin][azimuth index]` over [`BEAM_AZIMUTHS`].
     pub map_db: Vec<Vec<f64>>,
-    /// Figures over [`BEAM_BAND`].
+    /// Where the beam is complete and the processing active, Hz.
+    pub band: (f64, f64),
+    /// Figures over `band`: what this line's beam does.
     pub figures: BeamFigures,
+    /// Figures over [`BEAM_BAND`], the brief's reference band for an 8 cm line.
+    pub reference_figures: BeamFigures,
 }
 
 /// Everything the report and the editor show about one design.
@@ -139,7 +145,11 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             .into_iter()
             .map(|p| (p, metrics::perturbed_separation(c, &p)))
             .collect();
-        let max_gain_db = metrics::max_side_filter_gain_db(&c.filters);
+        let filter_gain_db = metrics::side_filter_gain_db(&c.filters);
+        let max_gain_db = filter_gain_db
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         SeparationCurves {
             target_db: ctc.target_db.iter().map(|t| t[0]).collect(),
             achieved_db: nominal,
@@ -147,6 +157,7 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             moved_5cm_db,
             boost_limit_db: s.boost_limit_db,
             max_gain_db,
+            filter_gain_db,
             perturbed,
         }
     });
@@ -200,9 +211,14 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
 
     let beam = if s.mode == Mode::Speakers && made.beam.available() {
         let azimuths: Vec<f64> = BEAM_AZIMUTHS.map(f64::from).collect();
+        let (bottom, top) = made.beam.full_band();
+        let processed = s.bass_crossover_hz + 2.0 * super::crossover::STEP_OFFSET_HZ;
+        let band = (bottom.max(processed).min(top), top);
         Ok(BeamCurves {
             map_db: metrics::beam_pattern(made, &azimuths),
-            figures: metrics::design_beam_figures(made, BEAM_BAND),
+            band,
+            figures: metrics::design_beam_figures(made, band),
+            reference_figures: metrics::design_beam_figures(made, BEAM_BAND),
         })
     } else if s.mode != Mode::Speakers {
         Err(format!("no centre beam in {} mode", s.mode.id()))

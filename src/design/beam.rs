@@ -57,14 +57,19 @@ impl BeamSpec {
         SPEED_OF_SOUND / (2.0 * self.spacing_m)
     }
 
+    /// Where the beam is complete (its share is 1): c/(16d) to c/(2d), Hz.
+    pub fn full_band(&self) -> (f64, f64) {
+        let top = self.aliasing_hz();
+        (top / 8.0, top)
+    }
+
     /// Share of the beam at `freq_hz`: 1 in the band, fading over half an octave below
     /// c/(16d) and above c/(2d), 0 outside (plain matrix mixing there).
     pub fn band_share(&self, freq_hz: f64) -> f64 {
         if !self.available() {
             return 0.0;
         }
-        let top = self.aliasing_hz();
-        let bottom = top / 8.0;
+        let (bottom, top) = self.full_band();
         let half_octave = 2f64.sqrt();
         log_step(freq_hz, bottom / half_octave, bottom)
             * (1.0 - log_step(freq_hz, top, top * half_octave))

@@ -167,7 +167,7 @@ impl FilterSet {
 }
 
 /// What a design is made from.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DesignInput {
     /// The settings (width is ignored: it is applied at audio rate).
     pub settings: Settings,

@@ -164,20 +164,28 @@ pub fn target_tracking(design: &Design, plant: &dyn Plant) -> Vec<(f64, f64, f64
         .collect()
 }
 
-/// Largest magnitude of any side-channel driver filter at full width, dB (the quantity the
-/// boost limit caps). The bulk delay has magnitude one, so it does not count.
+/// Per bin, the largest magnitude of any side-channel driver filter at full width, dB (the
+/// quantity the boost limit caps). The bulk delay has magnitude one, so it does not count.
+pub fn side_filter_gain_db(filters: &FilterSet) -> Vec<f64> {
+    (0..filters.layout.bins())
+        .map(|k| {
+            let worst = (0..filters.outputs)
+                .flat_map(|out| (0..2).map(move |ch| (out, ch)))
+                .map(|(out, ch)| {
+                    let i = filters.index(k, out, ch);
+                    (filters.base[i] + filters.width_delta[i]).norm() as f64
+                })
+                .fold(0.0, f64::max);
+            20.0 * worst.max(1e-12).log10()
+        })
+        .collect()
+}
+
+/// Largest magnitude of any side-channel driver filter at full width, dB.
 pub fn max_side_filter_gain_db(filters: &FilterSet) -> f64 {
-    let mut worst: f64 = 0.0;
-    for k in 0..filters.layout.bins() {
-        for out in 0..filters.outputs {
-            for ch in 0..2 {
-                let i = filters.index(k, out, ch);
-                let (b, d) = (filters.base[i], filters.width_delta[i]);
-                worst = worst.max(((b + d).norm()) as f64);
-            }
-        }
-    }
-    20.0 * worst.max(1e-12).log10()
+    side_filter_gain_db(filters)
+        .into_iter()
+        .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// Impulse responses from the static chain's frequency responses: `spectra` per bin

@@ -3,18 +3,54 @@
 
 use crate::design::filterset::Design;
 use crate::dsp::meters::Meters;
+use atomic_float::AtomicF32;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// Sample rate the editor analyses at before the host has activated the plugin, Hz.
+const DEFAULT_SAMPLE_RATE: f32 = 48_000.0;
+
 /// Shared between the plugin, its designer thread and the editor.
-#[derive(Default)]
 pub struct Shared {
     /// One-line description of the latest design.
     summary: Mutex<String>,
     /// Levels, correlation and mono compatibility, from the audio thread.
     pub meters: Meters,
+    /// Output count of the active layout (2 until the host activates another).
+    outputs: AtomicUsize,
+    /// Sample rate of the active instance, Hz.
+    sample_rate: AtomicF32,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            summary: Mutex::new(String::from(
+                "not active yet: the host has not started audio",
+            )),
+            meters: Meters::default(),
+            outputs: AtomicUsize::new(2),
+            sample_rate: AtomicF32::new(DEFAULT_SAMPLE_RATE),
+        }
+    }
 }
 
 impl Shared {
+    /// Records the layout and rate the host activated (main thread, in `activate`).
+    pub fn set_active(&self, outputs: usize, sample_rate: f64) {
+        self.outputs.store(outputs, Ordering::Relaxed);
+        self.sample_rate
+            .store(sample_rate as f32, Ordering::Relaxed);
+    }
+
+    /// Output count and sample rate the editor's plots describe.
+    pub fn active(&self) -> (usize, f64) {
+        (
+            self.outputs.load(Ordering::Relaxed),
+            self.sample_rate.load(Ordering::Relaxed) as f64,
+        )
+    }
+
     /// Records what the designer just produced (designer thread).
     pub fn publish(&self, design: &Design) {
         let layout = design.filters.layout;

@@ -1,0 +1,69 @@
+//! The editor's plots come from [`crate::design::analysis::analyse`], the code behind
+//! `soundstage report`. It takes tens of milliseconds, so it runs on a short-lived thread of
+//! its own, only while the editor is open, only when the settings changed since the last
+//! result, and never more than one at a time (a knob being dragged asks again when the
+//! running one finishes). Nothing here touches the audio thread.
+
+use crate::design::analysis::{analyse, Analysis};
+use crate::design::filterset::{design, DesignInput};
+use crate::design::plant::Plant;
+use std::sync::{Arc, Mutex};
+
+/// The latest analysis and whether one is being computed.
+#[derive(Default)]
+struct State {
+    latest: Option<Arc<Analysis>>,
+    running: Option<DesignInput>,
+}
+
+/// Cached analyses, computed off the GUI and audio threads.
+#[derive(Clone, Default)]
+pub struct AnalysisCache {
+    state: Arc<Mutex<State>>,
+}
+
+impl AnalysisCache {
+    /// The newest finished analysis, if any.
+    pub fn latest(&self) -> Option<Arc<Analysis>> {
+        self.lock().latest.clone()
+    }
+
+    /// Makes sure an analysis of `input` exists or is on its way; `done` runs (on the worker
+    /// thread) when it is ready, to repaint the editor.
+    pub fn request(
+        &self,
+        input: DesignInput,
+        plant: Arc<dyn Plant>,
+        done: impl FnOnce() + Send + 'static,
+    ) {
+        {
+            let mut state = self.lock();
+            let current = state.latest.as_ref().map(|a| a.input);
+            if state.running.is_some() || current == Some(input) {
+                return;
+            }
+            state.running = Some(input);
+        }
+        let cache = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("soundstage-analysis".into())
+            .spawn(move || {
+                let made = design(&input, plant.as_ref());
+                let analysis = Arc::new(analyse(&made, plant.as_ref()));
+                {
+                    let mut state = cache.lock();
+                    state.latest = Some(analysis);
+                    state.running = None;
+                }
+                done();
+            });
+        if spawned.is_err() {
+            // No thread to be had: keep the last plots and try again on a later frame.
+            self.lock().running = None;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
