@@ -1,10 +1,11 @@
 //! Self-test figures measured by running the real engine on synthetic signals: the upmix's
 //! behaviour, transparency and latency. The tests assert them; `soundstage report` prints them.
 
-use crate::design::filterset::{plain_feed, FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
+use crate::design::filterset::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
 use crate::design::plant::SphereHead;
 use crate::design::settings::Settings;
 use crate::dsp::engine::{Controls, Engine};
+use crate::dsp::planar::Planar;
 use crate::render::{engine_for, stream};
 use crate::testmix::TestMix;
 use rand::SeedableRng;
@@ -35,31 +36,24 @@ pub struct UpmixFigures {
 fn routing_filters(sample_rate: f64) -> FilterSet {
     let layout = FrameLayout::for_sample_rate(sample_rate);
     let bins = layout.bins();
-    let zero = Complex32::new(0.0, 0.0);
-    let mut base = vec![zero; bins * 3 * UPMIX_CHANNELS];
-    let mut bass_complement = base.clone();
+    let mut base = Planar::zeros(bins * 3 * UPMIX_CHANNELS);
+    let mut plain_complement = Planar::zeros(bins);
     for k in 0..bins {
         let phase = -2.0 * std::f64::consts::PI * k as f64 * layout.bulk_delay as f64
             / layout.fft_len as f64;
         let delay = Complex32::new(phase.cos() as f32, phase.sin() as f32);
         for out in 0..3 {
-            for ch in 0..UPMIX_CHANNELS {
-                let i = (k * 3 + out) * UPMIX_CHANNELS + ch;
-                if out == ch {
-                    base[i] = delay;
-                }
-                // The engine adds the plain feed in the time domain; take it out again.
-                if plain_feed(3, out, ch) {
-                    bass_complement[i] = delay;
-                }
-            }
+            // Output `out` carries upmix channel `out` alone.
+            base.set((out * UPMIX_CHANNELS + out) * bins + k, delay);
         }
+        // The engine adds the plain feed in the time domain; take it out again.
+        plain_complement.set(k, delay);
     }
     FilterSet {
         layout,
         outputs: 3,
-        width_delta: vec![zero; base.len()],
-        bass_complement,
+        width_delta: Planar::zeros(base.len()),
+        plain_complement,
         centre_share: vec![1.0; bins],
         base,
         loudness: LoudnessModel {

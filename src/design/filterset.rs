@@ -10,6 +10,7 @@ use super::plant::{EarResponses, Plant};
 use super::settings::{Mode, Settings};
 use super::virtualizer::VirtualSpeaker;
 use super::C64;
+use crate::dsp::planar::{Planar, PlanarSlice};
 use realfft::num_complex::Complex32;
 use std::f64::consts::PI;
 
@@ -106,23 +107,24 @@ impl LoudnessModel {
 /// Everything the audio thread needs to run one design.
 ///
 /// The engine outputs the delayed input (the plain feed: L to the leftmost output, R to the
-/// rightmost) plus what its STFT adds. Per bin and element the STFT applies
-/// `g·(base + width·delta) − bass_complement`, where g is the loudness compensation:
-/// `base + width·delta` is the processed chain above the bass crossover and
-/// `bass_complement` the plain feed above it, which the processing replaces. Below the
-/// crossover all three vanish, so the output there is the input.
+/// rightmost) plus what its STFT adds. Per bin the STFT applies to upmix channel c for output
+/// n `g·(base + width·delta)`, where g is the loudness compensation, and takes away
+/// `plain_complement` times the input side the output's plain feed carries: the processed
+/// chain replaces the plain feed above the bass crossover. Below the crossover all of it
+/// vanishes, so the output there is the input.
 #[derive(Clone, Debug)]
 pub struct FilterSet {
     /// Frame geometry these filters were designed for.
     pub layout: FrameLayout,
     /// Number of outputs (drivers or, in headphone mode, ears on the outer outputs).
     pub outputs: usize,
-    /// `[bin][output][upmix channel]`: the processed chain at width 0, above the crossover.
-    pub base: Vec<Complex32>,
-    /// `[bin][output][upmix channel]`, added per unit of width.
-    pub width_delta: Vec<Complex32>,
-    /// `[bin][output][upmix channel]`: the plain feed above the crossover.
-    pub bass_complement: Vec<Complex32>,
+    /// `[output][upmix channel][bin]`: the processed chain at width 0, above the crossover.
+    /// Each element's bins are contiguous, so the engine streams through them.
+    pub base: Planar,
+    /// `[output][upmix channel][bin]`, added per unit of width.
+    pub width_delta: Planar,
+    /// `[bin]`: the plain feed above the crossover (the bulk delay, windowed like the rest).
+    pub plain_complement: Planar,
     /// Per bin, how much of the upmix's centre is extracted (none below the crossover).
     pub centre_share: Vec<f32>,
     /// Ear-level model for loudness compensation.
@@ -137,7 +139,22 @@ pub struct FilterSet {
 impl FilterSet {
     /// Index of element (bin, output, channel) in `base` and `width_delta`.
     pub fn index(&self, bin: usize, output: usize, channel: usize) -> usize {
-        (bin * self.outputs + output) * UPMIX_CHANNELS + channel
+        (output * UPMIX_CHANNELS + channel) * self.layout.bins() + bin
+    }
+
+    fn row<'a>(&self, values: &'a Planar, output: usize) -> [PlanarSlice<'a>; UPMIX_CHANNELS] {
+        let bins = self.layout.bins();
+        std::array::from_fn(|c| values.range((output * UPMIX_CHANNELS + c) * bins, bins))
+    }
+
+    /// The width-0 chain of one output, per upmix channel, all bins.
+    pub fn base_row(&self, output: usize) -> [PlanarSlice<'_>; UPMIX_CHANNELS] {
+        self.row(&self.base, output)
+    }
+
+    /// The width delta of one output, per upmix channel, all bins.
+    pub fn delta_row(&self, output: usize) -> [PlanarSlice<'_>; UPMIX_CHANNELS] {
+        self.row(&self.width_delta, output)
     }
 
     /// The complex response of one element of the whole chain (plain feed included) at a
@@ -146,14 +163,14 @@ impl FilterSet {
         let i = self.index(bin, output, channel);
         let c = |v: Complex32| C64::new(v.re as f64, v.im as f64);
         let g = self.output_gain(width);
-        let plain = if plain_feed(self.outputs, output, channel) {
+        let (plain, complement) = if plain_feed(self.outputs, output, channel) {
             let w =
                 2.0 * PI * bin as f64 * self.layout.bulk_delay as f64 / self.layout.fft_len as f64;
-            C64::from_polar(1.0, -w)
+            (C64::from_polar(1.0, -w), c(self.plain_complement.get(bin)))
         } else {
-            C64::new(0.0, 0.0)
+            (C64::new(0.0, 0.0), C64::new(0.0, 0.0))
         };
-        plain + (c(self.base[i]) + c(self.width_delta[i]) * width) * g - c(self.bass_complement[i])
+        plain + (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g - complement
     }
 
     /// The loudness-compensation gain at `width` (1 when compensation is off).
@@ -258,8 +275,8 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
     let bins = layout.bins();
     let mut base = vec![C64::new(0.0, 0.0); bins * n * UPMIX_CHANNELS];
     let mut delta = base.clone();
-    let mut bass = base.clone();
-    let at = |bin: usize, out: usize, ch: usize| (bin * n + out) * UPMIX_CHANNELS + ch;
+    let mut plain_complement = vec![C64::new(0.0, 0.0); bins];
+    let at = |bin: usize, out: usize, ch: usize| (out * UPMIX_CHANNELS + ch) * bins + bin;
     for (k, &f) in freqs.iter().enumerate() {
         // The processed chain at this bin, before the bass crossover: full width and width 0.
         let mut full = CMatrix::zeros(n, UPMIX_CHANNELS);
@@ -335,34 +352,27 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
             for ch in 0..UPMIX_CHANNELS {
                 base[at(k, r, ch)] = zero[(r, ch)] * delay;
                 delta[at(k, r, ch)] = (full[(r, ch)] - zero[(r, ch)]) * delay;
-                bass[at(k, r, ch)] = plain[(r, ch)] * delay;
             }
         }
+        plain_complement[k] = delay;
     }
     let mut window = FirWindow::new(layout);
-    for out in 0..n {
-        for ch in 0..UPMIX_CHANNELS {
-            for m in [&mut base, &mut delta, &mut bass] {
-                let mut resp: Vec<C64> = (0..bins).map(|k| m[at(k, out, ch)]).collect();
-                window.apply(&mut resp);
-                for (k, v) in resp.into_iter().enumerate() {
-                    m[at(k, out, ch)] = v;
-                }
-            }
-        }
+    for element in base
+        .chunks_exact_mut(bins)
+        .chain(delta.chunks_exact_mut(bins))
+        .chain(std::iter::once(plain_complement.as_mut_slice()))
+    {
+        window.apply(element);
     }
     let loudness = loudness_model(&freqs, &ears, s.mode, n, &base, &delta, s.bass_crossover_hz);
-    let to32 = |v: &Vec<C64>| {
-        v.iter()
-            .map(|c| Complex32::new(c.re as f32, c.im as f32))
-            .collect()
-    };
+    let to32 =
+        |v: &Vec<C64>| Planar::collect(v.iter().map(|c| Complex32::new(c.re as f32, c.im as f32)));
     let filters = FilterSet {
         layout,
         outputs: n,
         base: to32(&base),
         width_delta: to32(&delta),
-        bass_complement: to32(&bass),
+        plain_complement: to32(&plain_complement),
         centre_share: freqs
             .iter()
             .map(|&f| crossover::centre_share(f, s.bass_crossover_hz) as f32)
@@ -412,7 +422,8 @@ fn loudness_model(
     crossover_hz: f64,
 ) -> LoudnessModel {
     let plain = plain_matrix(n);
-    let at = |bin: usize, out: usize, ch: usize| (bin * n + out) * UPMIX_CHANNELS + ch;
+    let bins = freqs.len();
+    let at = |bin: usize, out: usize, ch: usize| (out * UPMIX_CHANNELS + ch) * bins + bin;
     let mut model = LoudnessModel {
         plain: 0.0,
         at_zero: 0.0,

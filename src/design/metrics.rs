@@ -173,7 +173,7 @@ pub fn side_filter_gain_db(filters: &FilterSet) -> Vec<f64> {
                 .flat_map(|out| (0..2).map(move |ch| (out, ch)))
                 .map(|(out, ch)| {
                     let i = filters.index(k, out, ch);
-                    (filters.base[i] + filters.width_delta[i]).norm() as f64
+                    (filters.base.get(i) + filters.width_delta.get(i)).norm() as f64
                 })
                 .fold(0.0, f64::max);
             20.0 * worst.max(1e-12).log10()

@@ -9,6 +9,8 @@
 //! block size.
 
 use super::denormals::FlushDenormals;
+use super::planar::Planar;
+use super::simd::Simd;
 use super::smoothing::Glide;
 use super::upmix::Upmix;
 use crate::design::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
@@ -69,22 +71,37 @@ pub struct Engine {
     inverse_scratch: Vec<Complex32>,
     window: Vec<f32>,
     frame_in: [Vec<f32>; 2],
-    frame_width: Vec<f32>,
+    /// Width at the centre of the frame being filled (the first sample of its newest hop).
+    frame_width: f32,
     fill: usize,
     time: Vec<f32>,
     spectra: [Vec<Complex32>; 2],
-    channels: [Vec<Complex32>; UPMIX_CHANNELS],
+    channels: [Planar; UPMIX_CHANNELS],
+    /// One output's spectrum while the filter sets add into it.
+    out_planar: Planar,
     out_spectrum: Vec<Complex32>,
+    /// Per output, the overlap-add ring: fft_len / hop segments of one hop each.
     overlap: Vec<Vec<f32>>,
-    ready: Vec<Vec<f32>>,
+    /// The ring segment complete and being played during this hop.
+    ready_segment: usize,
     upmix: Upmix,
+    /// The instruction set the per-bin loops run in.
+    simd: Simd,
     current: Box<FilterSet>,
     previous: Option<Box<FilterSet>>,
     pending: Option<Box<FilterSet>>,
     retired: [Option<Box<FilterSet>>; 4],
     fade: usize,
     dry: [Vec<f32>; 2],
+    /// The dry input leaving the delay line during the current chunk.
+    dry_out: [Vec<f32>; 2],
     control_delay: Vec<(f32, f32)>,
+    /// Gain and bypass mix applied to each sample of the current chunk.
+    chunk_controls: Vec<(f32, f32)>,
+    /// The controls last written into the delay line, and for how many samples in a row:
+    /// once that covers the whole line, every entry is that value and the line can idle.
+    held_controls: (f32, f32),
+    held_for: usize,
     delay_pos: usize,
     width: Glide,
     gain: Glide,
@@ -124,22 +141,28 @@ impl Engine {
             inverse,
             window,
             frame_in: [vec![0.0; layout.frame_len], vec![0.0; layout.frame_len]],
-            frame_width: vec![controls.width; layout.frame_len],
+            frame_width: controls.width,
             fill: 0,
             time: vec![0.0; layout.fft_len],
             spectra: [zeros.clone(), zeros.clone()],
-            channels: [zeros.clone(), zeros.clone(), zeros.clone()],
+            channels: std::array::from_fn(|_| Planar::zeros(bins)),
+            out_planar: Planar::zeros(bins),
             out_spectrum: zeros,
             overlap: vec![vec![0.0; layout.fft_len]; outputs],
-            ready: vec![vec![0.0; layout.hop]; outputs],
+            ready_segment: 0,
             upmix: Upmix::new(bins, layout.hop, sample_rate),
+            simd: Simd::detect(),
             current: filters,
             previous: None,
             pending: None,
             retired: [None, None, None, None],
             fade: 0,
             dry: [vec![0.0; latency], vec![0.0; latency]],
+            dry_out: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
             control_delay: vec![(controls.gain, if controls.bypass { 1.0 } else { 0.0 }); latency],
+            chunk_controls: vec![(0.0, 0.0); layout.hop],
+            held_controls: (controls.gain, if controls.bypass { 1.0 } else { 0.0 }),
+            held_for: latency,
             delay_pos: 0,
             width: Glide::new(controls.width, WIDTH_GLIDE_S, sample_rate),
             gain: Glide::new(controls.gain, GAIN_GLIDE_S, sample_rate),
@@ -206,9 +229,11 @@ impl Engine {
         self.width.jump(self.width.target());
         self.gain.jump(self.gain.target());
         self.bypass.jump(self.bypass.target());
-        self.frame_width.fill(self.width.target());
+        self.frame_width = self.width.target();
         let held = (self.gain.target(), self.bypass.target());
         self.control_delay.fill(held);
+        self.held_controls = held;
+        self.held_for = self.control_delay.len();
     }
 
     /// Hands a new design to the audio thread; it fades in over [`CROSSFADE_FRAMES`]. While
@@ -269,7 +294,7 @@ impl Engine {
         for buf in &mut self.frame_in {
             buf.fill(0.0);
         }
-        for buf in self.overlap.iter_mut().chain(self.ready.iter_mut()) {
+        for buf in &mut self.overlap {
             buf.fill(0.0);
         }
         for buf in &mut self.dry {
@@ -290,52 +315,129 @@ impl Engine {
         }
         debug_assert!(output.len() == self.outputs && output.iter().all(|o| o.len() >= len));
         let hop = self.layout.hop;
-        let latency = self.layout.latency();
-        let in_offset = self.layout.frame_len - hop;
         let mut i = 0;
         while i < len {
-            let chunk = (hop - self.fill).min(len - i);
-            for j in 0..chunk {
-                let t = i + j;
-                let (mut l, mut r) = (input[0][t], input[1][t]);
-                if !(l.abs() <= MAX_INPUT && r.abs() <= MAX_INPUT) {
-                    // NaN, ±Inf or absurd values: forget everything, continue from silence.
-                    self.reset();
-                    l = 0.0;
-                    r = 0.0;
-                }
-                let pos = in_offset + self.fill + j;
-                self.frame_in[0][pos] = l;
-                self.frame_in[1][pos] = r;
-                self.frame_width[pos] = self.width.tick();
-                let dry_l = std::mem::replace(&mut self.dry[0][self.delay_pos], l);
-                let dry_r = std::mem::replace(&mut self.dry[1][self.delay_pos], r);
+            let room = (hop - self.fill).min(len - i);
+            let (l, r) = (&input[0][i..i + room], &input[1][i..i + room]);
+            let clean = l
+                .iter()
+                .zip(r)
+                .position(|(a, b)| !(a.abs() <= MAX_INPUT && b.abs() <= MAX_INPUT))
+                .unwrap_or(room);
+            if clean > 0 {
+                self.run_chunk(&l[..clean], &r[..clean], output, i);
+                i += clean;
+            } else {
+                // NaN, ±Inf or absurd values: forget everything, continue from silence.
+                self.reset();
+                self.run_chunk(&[0.0], &[0.0], output, i);
+                i += 1;
+            }
+        }
+    }
+
+    /// Feeds `left`/`right` (clean, within the current hop) in and writes the same number of
+    /// output samples at `at`; runs a frame when the hop is complete.
+    fn run_chunk(&mut self, left: &[f32], right: &[f32], output: &mut [&mut [f32]], at: usize) {
+        let n = left.len();
+        let hop = self.layout.hop;
+        let latency = self.layout.latency();
+        let pos = self.layout.frame_len - hop + self.fill;
+        self.frame_in[0][pos..pos + n].copy_from_slice(left);
+        self.frame_in[1][pos..pos + n].copy_from_slice(right);
+        if self.fill == 0 {
+            self.frame_width = self.width.tick();
+            self.width.advance(n - 1);
+        } else {
+            self.width.advance(n);
+        }
+        // The dry delay line: what leaves it now, then what enters.
+        let start = self.delay_pos;
+        let mut done = 0;
+        while done < n {
+            let p = self.delay_pos;
+            let run = (latency - p).min(n - done);
+            for (ch, x) in [left, right].into_iter().enumerate() {
+                self.dry_out[ch][done..done + run].copy_from_slice(&self.dry[ch][p..p + run]);
+                self.dry[ch][p..p + run].copy_from_slice(&x[done..done + run]);
+            }
+            done += run;
+            self.delay_pos = (p + run) % latency;
+        }
+        // Gain and bypass travel through a delay line of the latency, so that they act on the
+        // audio they were set for. Once they have held still for the whole line, it idles.
+        let steady = self.gain.is_settled()
+            && self.bypass.is_settled()
+            && self.held_controls == (self.gain.target(), self.bypass.target())
+            && self.held_for >= latency;
+        let constant = if steady {
+            self.held_for = self.held_for.saturating_add(n);
+            Some(self.held_controls)
+        } else {
+            for j in 0..n {
                 let now = (self.gain.tick(), self.bypass.tick());
-                let (gain, mix) = std::mem::replace(&mut self.control_delay[self.delay_pos], now);
-                self.delay_pos += 1;
-                if self.delay_pos == latency {
-                    self.delay_pos = 0;
-                }
-                let last = self.outputs - 1;
-                for (n, out) in output.iter_mut().enumerate() {
-                    let dry = if n == 0 {
-                        dry_l
-                    } else if n == last {
-                        dry_r
-                    } else {
-                        0.0
-                    };
-                    let wet = (dry + self.ready[n][self.fill + j]) * gain;
-                    let v = wet + (dry - wet) * mix;
-                    out[t] = if v.is_finite() { v } else { 0.0 };
+                let slot = (start + j) % latency;
+                self.chunk_controls[j] = std::mem::replace(&mut self.control_delay[slot], now);
+                if now == self.held_controls {
+                    self.held_for = self.held_for.saturating_add(1);
+                } else {
+                    self.held_controls = now;
+                    self.held_for = 1;
                 }
             }
-            i += chunk;
-            self.fill += chunk;
-            if self.fill == hop {
-                self.run_frame();
-                self.fill = 0;
+            None
+        };
+        let last = self.outputs - 1;
+        let (fill, zeros) = (self.fill, [0.0f32; 0]);
+        for (o, out) in output.iter_mut().enumerate() {
+            let dry: &[f32] = if o == 0 {
+                &self.dry_out[0][..n]
+            } else if o == last {
+                &self.dry_out[1][..n]
+            } else {
+                &zeros
+            };
+            let ready_at = self.ready_segment * hop + fill;
+            let ready = &self.overlap[o][ready_at..ready_at + n];
+            let out = &mut out[at..at + n];
+            let mixed = |d: f32, wet: f32, (gain, mix): (f32, f32)| {
+                let wet = (d + wet) * gain;
+                let v = wet + (d - wet) * mix;
+                if v.is_finite() {
+                    v
+                } else {
+                    0.0
+                }
+            };
+            match (constant, dry.is_empty()) {
+                (Some(c), false) => {
+                    for ((y, d), w) in out.iter_mut().zip(dry).zip(ready) {
+                        *y = mixed(*d, *w, c);
+                    }
+                }
+                (Some(c), true) => {
+                    for (y, w) in out.iter_mut().zip(ready) {
+                        *y = mixed(0.0, *w, c);
+                    }
+                }
+                (None, false) => {
+                    for (((y, d), w), c) in
+                        out.iter_mut().zip(dry).zip(ready).zip(&self.chunk_controls)
+                    {
+                        *y = mixed(*d, *w, *c);
+                    }
+                }
+                (None, true) => {
+                    for ((y, w), c) in out.iter_mut().zip(ready).zip(&self.chunk_controls) {
+                        *y = mixed(0.0, *w, *c);
+                    }
+                }
             }
+        }
+        self.fill += n;
+        if self.fill == hop {
+            self.run_frame();
+            self.fill = 0;
         }
     }
 
@@ -343,7 +445,7 @@ impl Engine {
     fn run_frame(&mut self) {
         let layout = self.layout;
         let (frame_len, hop, fft_len) = (layout.frame_len, layout.hop, layout.fft_len);
-        let width = self.frame_width[frame_len / 2];
+        let width = self.frame_width;
         for ch in 0..2 {
             for (t, (x, w)) in self
                 .time
@@ -365,12 +467,15 @@ impl Engine {
                 self.spectra[ch].fill(Complex32::new(0.0, 0.0));
             }
         }
-        self.upmix.process(
-            &self.spectra[0],
-            &self.spectra[1],
-            &self.current.centre_share,
-            &mut self.channels,
-        );
+        let simd = self.simd;
+        simd.run(|| {
+            self.upmix.process(
+                &self.spectra[0],
+                &self.spectra[1],
+                &self.current.centre_share,
+                &mut self.channels,
+            )
+        });
 
         let fade_in = if self.previous.is_some() {
             (self.fade + 1) as f32 / (CROSSFADE_FRAMES + 1) as f32
@@ -382,28 +487,37 @@ impl Engine {
             p.output_gain(width as f64) as f32 * (1.0 - fade_in)
         });
         let bins = layout.bins();
+        let last = self.outputs - 1;
         for n in 0..self.outputs {
-            apply_matrix(
-                &self.current,
-                n,
-                width,
-                new_gain,
-                fade_in,
-                &self.channels,
-                &mut self.out_spectrum,
-                false,
-            );
-            if let Some(prev) = &self.previous {
-                apply_matrix(
-                    prev,
-                    n,
-                    width,
-                    old_gain,
-                    1.0 - fade_in,
-                    &self.channels,
-                    &mut self.out_spectrum,
-                    true,
-                );
+            // The outer outputs carry the plain feed, which the processing replaces: L = L' + C
+            // on the leftmost, R = R' + C on the rightmost.
+            let side = match n {
+                0 => Some([0, 2]),
+                _ if n == last => Some([1, 2]),
+                _ => None,
+            };
+            let new = Weights {
+                base: new_gain,
+                width: new_gain * width,
+                plain: fade_in,
+            };
+            let old = self.previous.as_deref().map(|prev| {
+                let weights = Weights {
+                    base: old_gain,
+                    width: old_gain * width,
+                    plain: 1.0 - fade_in,
+                };
+                (prev, weights)
+            });
+            let (current, channels, out) = (&*self.current, &self.channels, &mut self.out_planar);
+            simd.run(|| {
+                apply_matrix(current, n, new, channels, side, out, false);
+                if let Some((prev, weights)) = old {
+                    apply_matrix(prev, n, weights, channels, side, out, true);
+                }
+            });
+            for (k, o) in self.out_spectrum.iter_mut().enumerate() {
+                *o = Complex32::new(self.out_planar.re[k], self.out_planar.im[k]);
             }
             self.out_spectrum[0].im = 0.0;
             self.out_spectrum[bins - 1].im = 0.0;
@@ -418,19 +532,19 @@ impl Engine {
             {
                 self.time.fill(0.0);
             }
-            let overlap = &mut self.overlap[n];
-            for (o, t) in overlap.iter_mut().zip(&self.time) {
-                *o += t;
+            // The segment just played is free again; the frame's first hop completes the next.
+            let ring = &mut self.overlap[n];
+            let segments = fft_len / hop;
+            ring[self.ready_segment * hop..(self.ready_segment + 1) * hop].fill(0.0);
+            for (j, part) in self.time.chunks_exact(hop).enumerate() {
+                let seg = (self.ready_segment + 1 + j) % segments;
+                for (o, t) in ring[seg * hop..(seg + 1) * hop].iter_mut().zip(part) {
+                    *o += t;
+                }
             }
-            self.ready[n].copy_from_slice(&overlap[..hop]);
-            overlap.copy_within(hop..fft_len, 0);
-            overlap[fft_len - hop..].fill(0.0);
         }
-        for buf in self
-            .frame_in
-            .iter_mut()
-            .chain(std::iter::once(&mut self.frame_width))
-        {
+        self.ready_segment = (self.ready_segment + 1) % (fft_len / hop);
+        for buf in &mut self.frame_in {
             buf.copy_within(hop..frame_len, 0);
         }
         if self.previous.is_some() {
@@ -449,33 +563,73 @@ impl Engine {
     }
 }
 
-/// `out = Σ_c (gain·(base + width·delta) − fade·bass)[n][c] · x_c` per bin (or `+=` when
-/// `accumulate`): the processed chain replacing the plain feed above the crossover, scaled
-/// by the loudness gain and the crossfade.
-#[inline]
-#[allow(clippy::too_many_arguments)]
+/// How much of each part of a filter set goes into one frame's output.
+#[derive(Clone, Copy, Debug)]
+struct Weights {
+    /// Of the processed chain at width 0 (loudness gain × crossfade).
+    base: f32,
+    /// Of the width delta (the same × width).
+    width: f32,
+    /// Of the plain feed the processing replaces (the crossfade).
+    plain: f32,
+}
+
+/// `out = w.base·Σ_c base_c·x_c + w.width·Σ_c delta_c·x_c − w.plain·P·(x_a + x_b)` per bin
+/// for one output (or `+=` when `accumulate`): the processed chain replacing the plain feed
+/// above the crossover. `side` names the upmix channels whose sum is the input the output's
+/// plain feed carries (L' + C = L on the leftmost output, R' + C = R on the rightmost).
+///
+/// All planar and pre-sliced to the bin count, so the loops compile to SIMD.
+#[inline(always)]
 fn apply_matrix(
     set: &FilterSet,
     output: usize,
-    width: f32,
-    gain: f32,
-    fade: f32,
-    channels: &[Vec<Complex32>; UPMIX_CHANNELS],
-    out: &mut [Complex32],
+    w: Weights,
+    x: &[Planar; UPMIX_CHANNELS],
+    side: Option<[usize; 2]>,
+    out: &mut Planar,
     accumulate: bool,
 ) {
-    let stride = set.outputs * UPMIX_CHANNELS;
-    let offset = output * UPMIX_CHANNELS;
-    let base = &set.base[offset..];
-    let delta = &set.width_delta[offset..];
-    let bass = &set.bass_complement[offset..];
-    let [x0, x1, x2] = channels;
-    for (k, o) in out.iter_mut().enumerate() {
-        let i = k * stride;
-        let h0 = (base[i] + delta[i] * width) * gain - bass[i] * fade;
-        let h1 = (base[i + 1] + delta[i + 1] * width) * gain - bass[i + 1] * fade;
-        let h2 = (base[i + 2] + delta[i + 2] * width) * gain - bass[i + 2] * fade;
-        let y = h0 * x0[k] + h1 * x1[k] + h2 * x2[k];
-        *o = if accumulate { *o + y } else { y };
+    let bins = out.len();
+    let [b0, b1, b2] = set.base_row(output);
+    let [d0, d1, d2] = set.delta_row(output);
+    let ((b0r, b0i), (b1r, b1i), (b2r, b2i)) = (b0.parts(bins), b1.parts(bins), b2.parts(bins));
+    let ((d0r, d0i), (d1r, d1i), (d2r, d2i)) = (d0.parts(bins), d1.parts(bins), d2.parts(bins));
+    let [x0, x1, x2] = x.each_ref().map(|p| p.all().parts(bins));
+    let ((x0r, x0i), (x1r, x1i), (x2r, x2i)) = (x0, x1, x2);
+    let (or, oi) = (&mut out.re[..bins], &mut out.im[..bins]);
+    let keep = if accumulate { 1.0 } else { 0.0 };
+    for k in 0..bins {
+        let br = b0r[k] * x0r[k] - b0i[k] * x0i[k] + b1r[k] * x1r[k] - b1i[k] * x1i[k]
+            + b2r[k] * x2r[k]
+            - b2i[k] * x2i[k];
+        let bi = b0r[k] * x0i[k]
+            + b0i[k] * x0r[k]
+            + b1r[k] * x1i[k]
+            + b1i[k] * x1r[k]
+            + b2r[k] * x2i[k]
+            + b2i[k] * x2r[k];
+        let dr = d0r[k] * x0r[k] - d0i[k] * x0i[k] + d1r[k] * x1r[k] - d1i[k] * x1i[k]
+            + d2r[k] * x2r[k]
+            - d2i[k] * x2i[k];
+        let di = d0r[k] * x0i[k]
+            + d0i[k] * x0r[k]
+            + d1r[k] * x1i[k]
+            + d1i[k] * x1r[k]
+            + d2r[k] * x2i[k]
+            + d2i[k] * x2r[k];
+        // `keep` is 0 or 1: a select the compiler keeps branch-free inside the loop. The
+        // output buffer only ever holds finite values, so 0·old is 0.
+        or[k] = or[k] * keep + br * w.base + dr * w.width;
+        oi[k] = oi[k] * keep + bi * w.base + di * w.width;
+    }
+    if let Some([a, b]) = side {
+        let (pr, pi) = set.plain_complement.all().parts(bins);
+        let ((ar, ai), (cr, ci)) = (x[a].all().parts(bins), x[b].all().parts(bins));
+        for k in 0..bins {
+            let (sr, si) = (ar[k] + cr[k], ai[k] + ci[k]);
+            or[k] -= (pr[k] * sr - pi[k] * si) * w.plain;
+            oi[k] -= (pr[k] * si + pi[k] * sr) * w.plain;
+        }
     }
 }

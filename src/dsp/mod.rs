@@ -5,6 +5,8 @@ pub mod denormals;
 pub mod engine;
 pub mod handover;
 pub mod meters;
+pub mod planar;
 pub mod processor;
+pub mod simd;
 pub mod smoothing;
 pub mod upmix;

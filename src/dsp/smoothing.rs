@@ -43,6 +43,22 @@ impl Glide {
         self.value as f32
     }
 
+    /// Moves `samples` samples on, as that many [`Glide::tick`]s would (at once when the
+    /// glide has arrived: a settled glide stays exactly at its target).
+    #[inline]
+    pub fn advance(&mut self, samples: usize) {
+        if !self.is_settled() {
+            for _ in 0..samples {
+                self.tick();
+            }
+        }
+    }
+
+    /// Whether the glide has reached its target (it then stays there exactly).
+    pub fn is_settled(&self) -> bool {
+        self.value == self.target
+    }
+
     /// The target the glide heads for.
     pub fn target(&self) -> f32 {
         self.target as f32

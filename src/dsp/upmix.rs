@@ -13,6 +13,7 @@
 //!
 //! Then C = mask·M⊥, L' = L − C, R' = R − C: lossless by construction.
 
+use super::planar::Planar;
 use realfft::num_complex::Complex32;
 
 /// Time constant of the cross-spectrum smoothing, seconds.
@@ -21,14 +22,17 @@ pub const UPMIX_TIME_CONSTANT_S: f64 = 0.065;
 /// Coherence below which nothing is taken into the centre.
 pub const COHERENCE_GATE: f32 = 0.25;
 
-/// Smoothed cross-spectra and scratch space for one stereo stream.
+/// Smoothed cross-spectra and scratch space for one stereo stream, all planar (one array per
+/// real quantity) so that every per-bin loop vectorises.
 pub struct Upmix {
+    /// This frame's spectra.
+    input: [Planar; 2],
     ll: Vec<f32>,
     rr: Vec<f32>,
-    lr: Vec<Complex32>,
+    lr: Planar,
     smoothed_ll: Vec<f32>,
     smoothed_rr: Vec<f32>,
-    smoothed_lr: Vec<Complex32>,
+    smoothed_lr: Planar,
     decay: f32,
 }
 
@@ -37,12 +41,13 @@ impl Upmix {
     pub fn new(bins: usize, hop: usize, sample_rate: f64) -> Self {
         let decay = (-(hop as f64) / (UPMIX_TIME_CONSTANT_S * sample_rate)).exp() as f32;
         Self {
+            input: [Planar::zeros(bins), Planar::zeros(bins)],
             ll: vec![0.0; bins],
             rr: vec![0.0; bins],
-            lr: vec![Complex32::new(0.0, 0.0); bins],
+            lr: Planar::zeros(bins),
             smoothed_ll: vec![0.0; bins],
             smoothed_rr: vec![0.0; bins],
-            smoothed_lr: vec![Complex32::new(0.0, 0.0); bins],
+            smoothed_lr: Planar::zeros(bins),
             decay,
         }
     }
@@ -51,63 +56,81 @@ impl Upmix {
     pub fn reset(&mut self) {
         self.ll.fill(0.0);
         self.rr.fill(0.0);
-        self.lr.fill(Complex32::new(0.0, 0.0));
+        self.lr.clear();
     }
 
     /// Splits one frame's spectra `left`, `right` into `[L', R', C]`; `share[k]` scales the
     /// centre taken at bin k (0 leaves the bin to the sides).
+    #[inline(always)]
     pub fn process(
         &mut self,
         left: &[Complex32],
         right: &[Complex32],
         share: &[f32],
-        out: &mut [Vec<Complex32>; 3],
+        out: &mut [Planar; 3],
     ) {
+        let bins = left.len();
+        for (planar, spectrum) in self.input.iter_mut().zip([left, right]) {
+            for (k, v) in spectrum.iter().enumerate() {
+                planar.re[k] = v.re;
+                planar.im[k] = v.im;
+            }
+        }
         let a = self.decay;
         let b = 1.0 - a;
-        for k in 0..left.len() {
-            let (l, r) = (left[k], right[k]);
-            self.ll[k] = a * self.ll[k] + b * l.norm_sqr();
-            self.rr[k] = a * self.rr[k] + b * r.norm_sqr();
-            self.lr[k] = self.lr[k] * a + l * r.conj() * b;
+        let [l, r] = &self.input;
+        let (lre, lim, rre, rim) = (&l.re[..bins], &l.im[..bins], &r.re[..bins], &r.im[..bins]);
+        let (ll, rr) = (&mut self.ll[..bins], &mut self.rr[..bins]);
+        let (xre, xim) = (&mut self.lr.re[..bins], &mut self.lr.im[..bins]);
+        for k in 0..bins {
+            ll[k] = a * ll[k] + b * (lre[k] * lre[k] + lim[k] * lim[k]);
+            rr[k] = a * rr[k] + b * (rre[k] * rre[k] + rim[k] * rim[k]);
+            // L·conj(R)
+            xre[k] = a * xre[k] + b * (lre[k] * rre[k] + lim[k] * rim[k]);
+            xim[k] = a * xim[k] + b * (lim[k] * rre[k] - lre[k] * rim[k]);
         }
         smooth3(&self.ll, &mut self.smoothed_ll);
         smooth3(&self.rr, &mut self.smoothed_rr);
-        smooth3(&self.lr, &mut self.smoothed_lr);
+        smooth3(&self.lr.re, &mut self.smoothed_lr.re);
+        smooth3(&self.lr.im, &mut self.smoothed_lr.im);
+        let (sll, srr) = (&self.smoothed_ll[..bins], &self.smoothed_rr[..bins]);
+        let (sre, sim) = (&self.smoothed_lr.re[..bins], &self.smoothed_lr.im[..bins]);
+        let share = &share[..bins];
         let [out_l, out_r, out_c] = out;
-        for k in 0..left.len() {
-            let (ll, rr, lr) = (
-                self.smoothed_ll[k],
-                self.smoothed_rr[k],
-                self.smoothed_lr[k],
-            );
+        let (olr, oli) = (&mut out_l.re[..bins], &mut out_l.im[..bins]);
+        let (orr, ori) = (&mut out_r.re[..bins], &mut out_r.im[..bins]);
+        let (ocr, oci) = (&mut out_c.re[..bins], &mut out_c.im[..bins]);
+        for k in 0..bins {
+            let (ll, rr, lr_re, lr_im) = (sll[k], srr[k], sre[k], sim[k]);
             let power = ll + rr;
             let eps = 1e-30 + 1e-6 * power;
-            let mm = 0.25 * (power + 2.0 * lr.re);
-            let ss = 0.25 * (power - 2.0 * lr.re);
-            let ms = Complex32::new(0.25 * (ll - rr), -0.5 * lr.im);
+            let mm = 0.25 * (power + 2.0 * lr_re);
+            let ss = 0.25 * (power - 2.0 * lr_re);
+            // Φ_MS = (ll − rr)/4 − j·Im(Φ_LR)/2
+            let (ms_re, ms_im) = (0.25 * (ll - rr), -0.5 * lr_im);
             let inv_ss = 1.0 / (ss.max(0.0) + eps);
-            let beta = ms * inv_ss;
-            let m_perp = (mm - ms.norm_sqr() * inv_ss).max(0.0);
-            let common = lr.re.max(0.0);
+            let (beta_re, beta_im) = (ms_re * inv_ss, ms_im * inv_ss);
+            let m_perp = (mm - (ms_re * ms_re + ms_im * ms_im) * inv_ss).max(0.0);
+            let common = lr_re.max(0.0);
             let rho = (common / m_perp.max(eps)).min(1.0);
             let mask = ((rho - COHERENCE_GATE) / (1.0 - COHERENCE_GATE)).clamp(0.0, 1.0) * share[k];
-            let (l, r) = (left[k], right[k]);
-            let mid = (l + r) * 0.5;
-            let side = (l - r) * 0.5;
-            let c = (mid - beta * side) * mask;
-            out_c[k] = c;
-            out_l[k] = l - c;
-            out_r[k] = r - c;
+            let (mid_re, mid_im) = (0.5 * (lre[k] + rre[k]), 0.5 * (lim[k] + rim[k]));
+            let (side_re, side_im) = (0.5 * (lre[k] - rre[k]), 0.5 * (lim[k] - rim[k]));
+            let c_re = (mid_re - (beta_re * side_re - beta_im * side_im)) * mask;
+            let c_im = (mid_im - (beta_re * side_im + beta_im * side_re)) * mask;
+            ocr[k] = c_re;
+            oci[k] = c_im;
+            olr[k] = lre[k] - c_re;
+            oli[k] = lim[k] - c_im;
+            orr[k] = rre[k] - c_re;
+            ori[k] = rim[k] - c_im;
         }
     }
 }
 
 /// Three-bin moving average (edges average what exists).
-fn smooth3<T>(src: &[T], dst: &mut [T])
-where
-    T: Copy + std::ops::Add<Output = T> + std::ops::Mul<f32, Output = T>,
-{
+#[inline(always)]
+fn smooth3(src: &[f32], dst: &mut [f32]) {
     let n = src.len();
     if n < 3 {
         dst.copy_from_slice(src);
