@@ -222,15 +222,11 @@ impl SoundstageEditor {
             ui.add_space(16.0);
             mode_selector(ui, &self.params, setter);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let mut bypass = self.params.bypass.value();
-                if ui
-                    .toggle_value(&mut bypass, "Bypass")
-                    .on_hover_text(crate::params::BOOL_PARAMS[1].help)
-                    .changed()
-                {
-                    setter.begin_set_parameter(&self.params.bypass);
-                    setter.set_parameter(&self.params.bypass, bypass);
-                    setter.end_set_parameter(&self.params.bypass);
+                for (param, spec, label) in [
+                    (&self.params.bypass, &BOOL_PARAMS[1], "Bypass"),
+                    (&self.params.preview, &BOOL_PARAMS[2], "Headphone preview"),
+                ] {
+                    toggle(ui, param, setter, label, spec.help);
                 }
             });
         });
@@ -402,15 +398,26 @@ fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, 
     ] {
         ui.add(Slider::new(param, setter, width - 8.0, help(id)));
     }
-    let mut loud = params.loudness.value();
+    toggle(
+        ui,
+        &params.loudness,
+        setter,
+        BOOL_PARAMS[0].name,
+        BOOL_PARAMS[0].help,
+    );
+}
+
+/// A switch parameter as a toggle button, each click one host gesture.
+fn toggle(ui: &mut egui::Ui, param: &BoolParam, setter: &ParamSetter, label: &str, help: &str) {
+    let mut on = param.value();
     if ui
-        .checkbox(&mut loud, BOOL_PARAMS[0].name)
-        .on_hover_text(BOOL_PARAMS[0].help)
+        .toggle_value(&mut on, label)
+        .on_hover_text(help)
         .changed()
     {
-        setter.begin_set_parameter(&params.loudness);
-        setter.set_parameter(&params.loudness, loud);
-        setter.end_set_parameter(&params.loudness);
+        setter.begin_set_parameter(param);
+        setter.set_parameter(param, on);
+        setter.end_set_parameter(param);
     }
 }
 

@@ -11,8 +11,9 @@ pub mod selftest;
 pub mod testmix;
 
 use design::filterset::{design as design_filters, DesignInput};
+use design::head::PlantCache;
 use design::plant::{Plant, SphereHead};
-use design::worker::DesignWorker;
+use design::worker::{DesignJob, DesignWorker};
 use dsp::engine::{Controls, Engine};
 use dsp::handover;
 use dsp::processor::Processor;
@@ -52,8 +53,6 @@ pub struct Soundstage {
     repaint: RepaintNotifier,
     /// What the editor shows that the plugin produces (designs, meters).
     shared: Arc<editor::Shared>,
-    /// The head the filters are designed for.
-    plant: Arc<dyn Plant>,
     /// The real-time state (present while active).
     processor: Option<Processor>,
     /// Designs off the audio thread (present while active).
@@ -74,7 +73,6 @@ impl Default for Soundstage {
             ),
             repaint: RepaintNotifier::new(),
             shared: Arc::new(editor::Shared::default()),
-            plant: Arc::new(SphereHead::default()),
             processor: None,
             worker: None,
             offline: false,
@@ -126,16 +124,28 @@ impl Plugin for Soundstage {
         self.worker = None;
         let generation = self.params.design_generation.load(Ordering::Acquire);
         let settings = self.params.settings();
-        let first = design_filters(
-            &DesignInput {
-                settings,
-                outputs,
-                sample_rate,
-            },
-            self.plant.as_ref(),
-        );
+        let input = DesignInput {
+            settings,
+            outputs,
+            sample_rate,
+        };
+        // The engine needs filters now: when the chosen head cannot serve (damaged data, a
+        // geometry it does not cover), the sphere stands in and the editor says why.
+        let mut plants = PlantCache::default();
+        let geometry = settings.geometry(outputs);
+        let chosen = plants
+            .get(&self.params.head_choice())
+            .and_then(|p| p.check(&geometry).map(|()| p));
+        let plant: Arc<dyn Plant> = match &chosen {
+            Ok(p) => p.clone(),
+            Err(_) => Arc::new(SphereHead::default()),
+        };
+        let first = design_filters(&input, plant.as_ref());
         self.shared.set_active(outputs, sample_rate);
         self.shared.publish(&first);
+        if let Err(why) = &chosen {
+            self.shared.set_problem(why);
+        }
         let mut filters = Box::new(first.filters);
         filters.generation = generation;
         let mut engine = Engine::new(filters, sample_rate, render::controls(&settings));
@@ -143,27 +153,36 @@ impl Plugin for Soundstage {
         context.set_latency_samples(engine.latency() as u32);
         let (designer, audio) = handover::channel();
         let params = self.params.clone();
-        let shared = self.shared.clone();
-        let repaint = self.repaint.clone();
+        let (shared, failed) = (self.shared.clone(), self.shared.clone());
+        let (repaint, repaint_failed) = (self.repaint.clone(), self.repaint.clone());
         self.worker = Some(DesignWorker::spawn(
             move || {
                 let generation = params.design_generation.load(Ordering::Acquire);
-                (
+                let plant = plants.get(&params.head_choice())?;
+                Ok(DesignJob {
                     generation,
-                    DesignInput {
+                    input: DesignInput {
                         settings: params.settings(),
                         outputs,
                         sample_rate,
                     },
-                )
+                    plant,
+                })
             },
-            self.plant.clone(),
             designer,
             move |made| {
                 shared.publish(made);
                 repaint.request_repaint();
             },
-            generation,
+            move |why| {
+                failed.set_problem(why);
+                repaint_failed.request_repaint();
+            },
+            DesignJob {
+                generation,
+                input,
+                plant,
+            },
         ));
         self.processor = Some(Processor::new(
             engine,
@@ -220,6 +239,9 @@ impl Soundstage {
             width: self.params.width.value() / 100.0,
             gain: util::db_to_gain(self.params.output_gain.value()),
             bypass: self.params.bypass.value(),
+            // Headphones are already the ears: nothing to preview there.
+            preview: self.params.preview.value()
+                && self.params.mode.value() != params::ModeParam::Headphones,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! parameters are built from it, and the CLI sets [`Settings`] through it without a host.
 //! Ids and persisted keys are permanent: sessions and automation refer to them.
 
+use crate::design::head::HeadChoice;
 use crate::design::presets::DEFAULT_PRESET;
 use crate::design::settings::{Mode, Settings};
 use nice_plug::prelude::*;
@@ -242,7 +243,7 @@ pub const FLOAT_PARAMS: [FloatSpec; 10] = [
 ];
 
 /// The switch parameters.
-pub const BOOL_PARAMS: [BoolSpec; 2] = [
+pub const BOOL_PARAMS: [BoolSpec; 3] = [
     BoolSpec {
         id: "loud",
         name: "Loudness match",
@@ -260,6 +261,16 @@ pub const BOOL_PARAMS: [BoolSpec; 2] = [
         help: "Passes the input through, delayed by the same latency, with a short crossfade",
         apply: |s, v| s.bypass = v,
         read: |s| s.bypass,
+        redesign: false,
+    },
+    BoolSpec {
+        id: "preview",
+        name: "Headphone preview",
+        default: false,
+        help: "Plays, on headphones, what the listener in front of the drivers would hear: the driver \
+               feeds rendered through the head model (sphere or measured) to the two ears, on the outer outputs",
+        apply: |s, v| s.preview = v,
+        read: |s| s.preview,
         redesign: false,
     },
 ];
@@ -355,6 +366,9 @@ pub struct SoundstageParams {
     /// Bypass.
     #[id = "bypass"]
     pub bypass: BoolParam,
+    /// Headphone preview of the speakers chain.
+    #[id = "preview"]
+    pub preview: BoolParam,
 
     /// Editor size in logical pixels (the egui state itself cannot be persisted).
     #[persist = "editor-size"]
@@ -365,6 +379,9 @@ pub struct SoundstageParams {
     /// Layout version of this state (see [`STATE_VERSION`]).
     #[persist = "state-version"]
     pub state_version: Arc<AtomicU32>,
+    /// The head the filters are designed for, with a measured head's data.
+    #[persist = "head"]
+    pub head: Arc<RwLock<HeadChoice>>,
 
     /// Bumped whenever a parameter that shapes the filters changes; the designer watches it.
     pub design_generation: Arc<AtomicU64>,
@@ -423,9 +440,11 @@ impl Default for SoundstageParams {
             output_gain: f(9),
             loudness: bool_param(&BOOL_PARAMS[0], &generation),
             bypass: bool_param(&BOOL_PARAMS[1], &generation).make_bypass(),
+            preview: bool_param(&BOOL_PARAMS[2], &generation),
             editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
             preset: Arc::new(RwLock::new(DEFAULT_PRESET.to_string())),
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
+            head: Arc::new(RwLock::new(HeadChoice::default())),
             design_generation: generation,
         }
     }
@@ -454,8 +473,20 @@ impl SoundstageParams {
         match id {
             "loud" => Some(&self.loudness),
             "bypass" => Some(&self.bypass),
+            "preview" => Some(&self.preview),
             _ => None,
         }
+    }
+
+    /// The head the filters are designed for now.
+    pub fn head_choice(&self) -> HeadChoice {
+        self.head.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Chooses the head (editor, CLI): stored with the state, and designed for at once.
+    pub fn set_head_choice(&self, choice: HeadChoice) {
+        *self.head.write().unwrap_or_else(|e| e.into_inner()) = choice;
+        self.design_generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current values as settings (unsmoothed: smoothing happens in the engine).

@@ -3,7 +3,7 @@
 
 use crate::design::filterset::{design, Design, DesignInput};
 use crate::design::plant::Plant;
-use crate::design::settings::Settings;
+use crate::design::settings::{Mode, Settings};
 use crate::dsp::engine::{Controls, Engine};
 
 /// The engine's controls for `settings` (width, output gain, bypass).
@@ -12,6 +12,8 @@ pub fn controls(settings: &Settings) -> Controls {
         width: settings.width as f32,
         gain: 10f64.powf(settings.output_gain_db / 20.0) as f32,
         bypass: settings.bypass,
+        // Headphones are already the ears: nothing to preview there.
+        preview: settings.preview && settings.mode != Mode::Headphones,
     }
 }
 

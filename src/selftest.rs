@@ -37,7 +37,7 @@ fn routing_filters(sample_rate: f64) -> FilterSet {
     let layout = FrameLayout::for_sample_rate(sample_rate);
     let bins = layout.bins();
     let mut base = Planar::zeros(bins * 3 * UPMIX_CHANNELS);
-    let mut plain_complement = Planar::zeros(bins);
+    let mut sides = [Planar::zeros(3 * bins), Planar::zeros(3 * bins)];
     for k in 0..bins {
         let phase = -2.0 * std::f64::consts::PI * k as f64 * layout.bulk_delay as f64
             / layout.fft_len as f64;
@@ -47,13 +47,16 @@ fn routing_filters(sample_rate: f64) -> FilterSet {
             base.set((out * UPMIX_CHANNELS + out) * bins + k, delay);
         }
         // The engine adds the plain feed in the time domain; take it out again.
-        plain_complement.set(k, delay);
+        sides[0].set(k, -delay);
+        sides[1].set(2 * bins + k, -delay);
     }
     FilterSet {
         layout,
         outputs: 3,
         width_delta: Planar::zeros(base.len()),
-        plain_complement,
+        sides,
+        sides_used: vec![[true, false], [false, false], [false, true]],
+        ear_responses: vec![0.0; 2 * 3 * layout.ear_taps()],
         centre_share: vec![1.0; bins],
         base,
         loudness: LoudnessModel {
@@ -76,6 +79,7 @@ pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64) -> [Vec<f64>; 3] {
             width: 0.0,
             gain: 1.0,
             bypass: false,
+            preview: false,
         },
     );
     let out = stream(&mut engine, left, right, &[512], |_| {});

@@ -366,7 +366,7 @@ fn demo_writes_input_output_and_summary() {
     assert_eq!(input[0].len(), output[0].len());
     let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
     for wanted in [
-        "Latency: 1536 samples",
+        "Latency: 1584 samples",
         "Levels",
         "output L",
         "nominal",
@@ -398,7 +398,7 @@ fn params_and_presets_list_everything() {
         ids,
         [
             "width", "depth", "cancel", "spacing", "dist", "vangle", "offset", "bassx", "boost",
-            "gain", "mode", "loud", "bypass"
+            "gain", "mode", "loud", "bypass", "preview"
         ]
     );
     for p in list.as_array().unwrap() {
@@ -463,8 +463,8 @@ fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
             serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap())
                 .unwrap();
         assert_eq!(metrics["settings"]["mode"], mode, "{name}");
-        assert_eq!(metrics["latency_samples"], 1536, "{name}");
-        assert_eq!(metrics["impulse_delay_samples"], 1536, "{name}");
+        assert_eq!(metrics["latency_samples"], 1584, "{name}");
+        assert_eq!(metrics["impulse_delay_samples"], 1584, "{name}");
         let canceller = &metrics["canceller"];
         if mode == "headphones" {
             assert!(canceller.is_null(), "{name}: headphones cancel nothing");

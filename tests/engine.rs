@@ -94,8 +94,8 @@ fn latency_is_the_same_whatever_the_parameters() {
         }
     }
     assert_eq!(
-        base, 1536,
-        "1024-sample frames plus 512 samples of modelling delay at 48 kHz"
+        base, 1584,
+        "1024-sample frames, 512 samples of modelling delay and the 48-sample output stage at 48 kHz"
     );
 }
 

@@ -75,6 +75,7 @@ fn ten_minutes_of_random_automation_allocate_nothing_on_the_audio_thread() {
                 width,
                 gain: 1.0,
                 bypass: false,
+                preview: false,
             };
             let mut channels: [&mut [f32]; 3] = {
                 let [a, b, c] = &mut buffers[..] else {

@@ -12,8 +12,9 @@ use super::C64;
 use realfft::RealFftPlanner;
 
 /// Where the ideal step sits above the crossover frequency, Hz: a little more than half the
-/// transition width of the Kaiser window at [`KAISER_BETA`] over the engine's FIR (whose
-/// length in milliseconds, and so this width in Hz, is the same at every sample rate).
+/// transition width of the Kaiser window at [`KAISER_BETA`] over the designed filters
+/// (whose length in milliseconds, and so this width in Hz, is the same at every sample
+/// rate): 3.2 × the rate over the taps.
 pub const STEP_OFFSET_HZ: f64 = 150.0;
 
 /// Kaiser window parameter of the FIR design: ≈ 80 dB stop band, so that even filters at the
@@ -57,8 +58,9 @@ fn bessel_i0(x: f64) -> f64 {
 }
 
 /// Windows designed frequency responses into FIRs that fit the engine's convolution room:
-/// inverse FFT, a Kaiser window of `fir_len` taps centred on the bulk delay, FFT back. What
-/// the engine applies is then exactly a linear convolution with that FIR.
+/// inverse FFT, a Kaiser window of [`FrameLayout::design_taps`] taps centred on the bulk
+/// delay, FFT back. What the engine applies is then exactly a linear convolution with that
+/// FIR.
 pub struct FirWindow {
     layout: FrameLayout,
     inverse: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
@@ -70,12 +72,12 @@ impl FirWindow {
     /// Plans the transforms and the window for `layout`.
     pub fn new(layout: FrameLayout) -> Self {
         let mut planner = RealFftPlanner::<f64>::new();
-        let fir_len = layout.fir_len();
-        let half = (fir_len - 1) as f64 / 2.0;
+        let taps = layout.design_taps();
+        let half = (taps - 1) as f64 / 2.0;
         let norm = bessel_i0(KAISER_BETA);
         let window = (0..layout.fft_len)
             .map(|i| {
-                if i >= fir_len {
+                if i >= taps {
                     0.0
                 } else {
                     let r = (i as f64 - half) / half;

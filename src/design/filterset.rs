@@ -38,6 +38,9 @@ pub struct FrameLayout {
     pub fft_len: usize,
     /// Common delay of every filter (the modelling delay of the inversions), samples.
     pub bulk_delay: usize,
+    /// Delay of the output stage after the STFT: half the length of the ear-response FIRs
+    /// that the headphone preview applies there (a plain delay otherwise), samples.
+    pub output_delay: usize,
 }
 
 impl FrameLayout {
@@ -47,11 +50,15 @@ impl FrameLayout {
         let octave = (sample_rate / 48_000.0).log2().round().clamp(-1.0, 3.0);
         let scale = 2f64.powf(octave);
         let frame_len = (1024.0 * scale) as usize;
+        // 1 ms for the output stage, whose ear responses reach from 1 ms before the
+        // head-centre arrival to 3 ms after it.
+        let output_delay = frame_len * 3 / 64;
         Self {
             frame_len,
             hop: frame_len / 2,
             fft_len: 2 * frame_len,
             bulk_delay: frame_len / 2,
+            output_delay,
         }
     }
 
@@ -65,9 +72,22 @@ impl FrameLayout {
         self.fft_len - self.frame_len + 1
     }
 
-    /// Total latency of the plugin: the frame (overlap-add) plus the bulk filter delay.
+    /// Length of the designed filters: twice the bulk delay, so that they are centred on it.
+    pub fn design_taps(&self) -> usize {
+        2 * self.bulk_delay + 1
+    }
+
+    /// Length of the output stage's ear-response FIRs (the headphone preview): from the
+    /// output delay before the head-centre arrival (the near ear is earlier) to three times
+    /// that after it (the far ear, and drivers further away than the array centre, later).
+    pub fn ear_taps(&self) -> usize {
+        4 * self.output_delay
+    }
+
+    /// Total latency of the plugin: the frame (overlap-add), the bulk filter delay and the
+    /// output stage.
     pub fn latency(&self) -> usize {
-        self.frame_len + self.bulk_delay
+        self.frame_len + self.bulk_delay + self.output_delay
     }
 
     /// Centre frequency of every bin at `sample_rate`.
@@ -108,10 +128,11 @@ impl LoudnessModel {
 ///
 /// The engine outputs the delayed input (the plain feed: L to the leftmost output, R to the
 /// rightmost) plus what its STFT adds. Per bin the STFT applies to upmix channel c for output
-/// n `g·(base + width·delta)`, where g is the loudness compensation, and takes away
-/// `plain_complement` times the input side the output's plain feed carries: the processed
-/// chain replaces the plain feed above the bass crossover. Below the crossover all of it
-/// vanishes, so the output there is the input.
+/// n `g·(base + width·delta)`, where g is the loudness compensation, and adds `side[0]` times
+/// the input's L and `side[1]` times its R, unscaled by g. Normally the sides take the plain
+/// feed away above the bass crossover, so that the processed chain replaces it there; below
+/// the crossover all of it vanishes, so the output there is the input. (The headphone
+/// preview uses the sides to carry what the plant makes of the plain feed.)
 #[derive(Clone, Debug)]
 pub struct FilterSet {
     /// Frame geometry these filters were designed for.
@@ -123,8 +144,16 @@ pub struct FilterSet {
     pub base: Planar,
     /// `[output][upmix channel][bin]`, added per unit of width.
     pub width_delta: Planar,
-    /// `[bin]`: the plain feed above the crossover (the bulk delay, windowed like the rest).
-    pub plain_complement: Planar,
+    /// `[output][bin]` each: what the input's L (`[0]`) and R (`[1]`) add to each output,
+    /// whatever the loudness gain.
+    pub sides: [Planar; 2],
+    /// Per output, which of the two sides is not all zero (the engine skips the others).
+    pub sides_used: Vec<[bool; 2]>,
+    /// `[ear][driver][tap]`: the ear responses of the design's listener (relative to the
+    /// reference path, band-limited like the simulated listener, centred on the output
+    /// delay), time-reversed so that the output stage's convolutions are plain dot products.
+    /// The headphone preview hears the driver feeds through them.
+    pub ear_responses: Vec<f32>,
     /// Per bin, how much of the upmix's centre is extracted (none below the crossover).
     pub centre_share: Vec<f32>,
     /// Ear-level model for loudness compensation.
@@ -157,20 +186,40 @@ impl FilterSet {
         self.row(&self.width_delta, output)
     }
 
+    /// The time-reversed response from `driver` to `ear` (see `ear_responses`).
+    pub fn ear_response(&self, ear: usize, driver: usize) -> &[f32] {
+        let taps = self.layout.ear_taps();
+        let start = (ear * self.outputs + driver) * taps;
+        &self.ear_responses[start..start + taps]
+    }
+
+    /// What input side `side` (0: L, 1: R) adds to `output`, all bins.
+    pub fn side_row(&self, side: usize, output: usize) -> PlanarSlice<'_> {
+        let bins = self.layout.bins();
+        self.sides[side].range(output * bins, bins)
+    }
+
     /// The complex response of one element of the whole chain (plain feed included) at a
     /// width, in double precision for analysis.
     pub fn response(&self, bin: usize, output: usize, channel: usize, width: f64) -> C64 {
         let i = self.index(bin, output, channel);
         let c = |v: Complex32| C64::new(v.re as f64, v.im as f64);
         let g = self.output_gain(width);
-        let (plain, complement) = if plain_feed(self.outputs, output, channel) {
+        let plain = if plain_feed(self.outputs, output, channel) {
             let w =
                 2.0 * PI * bin as f64 * self.layout.bulk_delay as f64 / self.layout.fft_len as f64;
-            (C64::from_polar(1.0, -w), c(self.plain_complement.get(bin)))
+            C64::from_polar(1.0, -w)
         } else {
-            (C64::new(0.0, 0.0), C64::new(0.0, 0.0))
+            C64::new(0.0, 0.0)
         };
-        plain + (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g - complement
+        // L = L' + C and R = R' + C: the sides reach channel 2 from both.
+        let bins = self.layout.bins();
+        let sides: C64 = [(0, channel != 1), (1, channel != 0)]
+            .iter()
+            .filter(|(_, reaches)| *reaches)
+            .map(|&(side, _)| c(self.sides[side].get(output * bins + bin)))
+            .sum();
+        plain + (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g + sides
     }
 
     /// The loudness-compensation gain at `width` (1 when compensation is off).
@@ -367,12 +416,24 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
     let loudness = loudness_model(&freqs, &ears, s.mode, n, &base, &delta, s.bass_crossover_hz);
     let to32 =
         |v: &Vec<C64>| Planar::collect(v.iter().map(|c| Complex32::new(c.re as f32, c.im as f32)));
+    // The plain feed the processing replaces: L on the leftmost output, R on the rightmost.
+    let mut sides = [
+        vec![C64::new(0.0, 0.0); n * bins],
+        vec![C64::new(0.0, 0.0); n * bins],
+    ];
+    for (side, output) in [(0, 0), (1, n - 1)] {
+        for (k, v) in plain_complement.iter().enumerate() {
+            sides[side][output * bins + k] = -v;
+        }
+    }
     let filters = FilterSet {
         layout,
         outputs: n,
         base: to32(&base),
         width_delta: to32(&delta),
-        plain_complement: to32(&plain_complement),
+        sides_used: (0..n).map(|o| [o == 0, o == n - 1]).collect(),
+        sides: sides.each_ref().map(to32),
+        ear_responses: super::simulate::ear_firs(&ears, layout, input.sample_rate, s.mode),
         centre_share: freqs
             .iter()
             .map(|&f| crossover::centre_share(f, s.bass_crossover_hz) as f32)

@@ -9,12 +9,15 @@ pub mod crossover;
 pub mod ctc;
 pub mod filterset;
 pub mod geometry;
+pub mod head;
 pub mod linalg;
+pub mod measured;
 pub mod metrics;
 pub mod plant;
 pub mod presets;
 pub mod settings;
 pub mod simulate;
+pub mod sofa;
 pub mod virtualizer;
 pub mod worker;
 

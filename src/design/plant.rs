@@ -117,6 +117,12 @@ pub trait Plant: Send + Sync + std::fmt::Debug {
 
     /// A short human-readable name for reports and the editor.
     fn name(&self) -> String;
+
+    /// Whether this plant can describe `geometry` (a measured head covers only the directions
+    /// it was measured in); the reason, for the user, when it cannot.
+    fn check(&self, _geometry: &Geometry) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The brief's rigid sphere: ray path around the head (Woodworth in the far field), 1/r, and

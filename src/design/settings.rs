@@ -58,6 +58,9 @@ pub struct Settings {
     pub loudness_compensation: bool,
     /// Whether the input passes unprocessed (latency kept).
     pub bypass: bool,
+    /// Whether the outputs are the listener's ears instead of the drivers: the speakers
+    /// chain rendered through the head model, for headphones (no effect in headphone mode).
+    pub preview: bool,
 }
 
 impl Settings {
@@ -89,6 +92,7 @@ impl Default for Settings {
             output_gain_db: 0.0,
             loudness_compensation: true,
             bypass: false,
+            preview: false,
         }
     }
 }

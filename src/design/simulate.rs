@@ -1,21 +1,82 @@
 //! The acoustic self-test: a listener made of the plant model. Driver feeds in, ear signals
 //! out, for the design's own model or any perturbed one (listener moved, head resized).
 
-use super::filterset::{FilterSet, UPMIX_CHANNELS};
+use super::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
 use super::geometry::Geometry;
 use super::plant::{EarResponses, Plant};
 use super::settings::Mode;
 use super::C64;
 use realfft::RealFftPlanner;
 
-/// Time the simulated ear signals are shifted by so that arrivals slightly earlier than the
-/// reference path (the ear is nearer than the head centre) are not lost, seconds.
-const GUARD_S: f64 = 0.002;
+/// What the simulated ears hear of frequency `freq_hz` at `sample_rate`: everything up to 80 %
+/// of the Nyquist frequency, fading to nothing at 95 %, like a measurement microphone's
+/// anti-alias filter. The band limit keeps the ear responses' fractional delays compact in
+/// time (a delay that is not a whole number of samples rings on forever at Nyquist).
+pub fn listening_band(freq_hz: f64, sample_rate: f64) -> f64 {
+    let nyquist = sample_rate / 2.0;
+    1.0 - super::bands::log_step(freq_hz, 0.80 * nyquist, 0.95 * nyquist)
+}
+
+/// The simulated listener's ears as FIRs: from each driver to each ear, the plant response
+/// (relative to the reference path, band-limited by [`listening_band`]) in the time domain,
+/// from [`FrameLayout::output_delay`] samples before the reference arrival to three times
+/// that after it (4 ms at any rate), time-reversed: `[ear][driver][tap]`. What lies outside
+/// that span is at least 74 dB down for the built-in sphere at every preset. The engine's
+/// headphone preview convolves the driver feeds with exactly these, and so does
+/// [`ear_signals`], so the two hear the same listener. In headphone mode the outputs are the
+/// ears already: the FIRs are then the identity from the outer outputs.
+pub fn ear_firs(
+    ears: &EarResponses,
+    layout: FrameLayout,
+    sample_rate: f64,
+    mode: Mode,
+) -> Vec<f32> {
+    let n = ears.drivers;
+    let taps = layout.ear_taps();
+    let mut out = vec![0.0f32; 2 * n * taps];
+    let inverse = RealFftPlanner::<f64>::new().plan_fft_inverse(layout.fft_len);
+    for ear in 0..2 {
+        for driver in 0..n {
+            let fir = &mut out[(ear * n + driver) * taps..(ear * n + driver + 1) * taps];
+            if mode == Mode::Headphones {
+                let own = if ear == 0 { 0 } else { n - 1 };
+                if driver == own {
+                    fir[taps - 1 - layout.output_delay] = 1.0;
+                }
+                continue;
+            }
+            let mut spectrum: Vec<C64> = (0..layout.bins())
+                .map(|k| {
+                    let f = k as f64 * sample_rate / layout.fft_len as f64;
+                    ears.get(k, ear, driver) * listening_band(f, sample_rate)
+                })
+                .collect();
+            spectrum[0].im = 0.0;
+            if let Some(last) = spectrum.last_mut() {
+                last.im = 0.0;
+            }
+            let mut ir = vec![0.0; layout.fft_len];
+            inverse
+                .process(&mut spectrum, &mut ir)
+                .expect("buffers sized by the plan");
+            for (u, v) in fir.iter_mut().enumerate() {
+                // Reversed tap u is delay taps − 1 − u, i.e. plant time (taps − 1 − u) minus
+                // the output delay; earlier times wrap around the FFT.
+                let t = (taps - 1 - u) as isize - layout.output_delay as isize;
+                let at = t.rem_euclid(layout.fft_len as isize) as usize;
+                *v = (ir[at] / layout.fft_len as f64) as f32;
+            }
+        }
+    }
+    out
+}
 
 /// Ear signals of a listener hearing `feeds` (one per driver) through `plant`, with the
-/// drivers and listener placed by `geometry`. Time zero is the arrival of the reference path
-/// `reference_m` (array centre to the design's head centre), so a chain with latency L puts
-/// its direct sound near sample L. Returns `[left ear, right ear]`, as long as the feeds.
+/// drivers and listener placed by `geometry`: each feed convolved with its [`ear_firs`]
+/// (made at `sample_rate`'s frame layout, relative to the reference path `reference_m`,
+/// array centre to the design's head centre). Time zero is the reference arrival, so a
+/// chain with latency L puts its direct sound near sample L. Returns `[left ear, right
+/// ear]`, as long as the feeds.
 pub fn ear_signals(
     plant: &dyn Plant,
     geometry: &Geometry,
@@ -24,54 +85,58 @@ pub fn ear_signals(
     feeds: &[Vec<f32>],
 ) -> [Vec<f64>; 2] {
     assert_eq!(feeds.len(), geometry.drivers, "one feed per driver");
+    let layout = FrameLayout::for_sample_rate(sample_rate);
+    let ears = plant
+        .ear_responses(geometry, &layout.bin_freqs(sample_rate))
+        .relative_to(reference_m);
+    let firs = ear_firs(&ears, layout, sample_rate, Mode::Speakers);
+    let (n, taps, lead) = (geometry.drivers, layout.ear_taps(), layout.output_delay);
     let len = feeds.iter().map(Vec::len).max().unwrap_or(0);
-    let guard = (GUARD_S * sample_rate).ceil() as usize;
-    let fft_len = (len + 4 * guard + (0.05 * sample_rate) as usize).next_power_of_two();
+    let fft_len = (len + taps).next_power_of_two();
     let mut planner = RealFftPlanner::<f64>::new();
     let forward = planner.plan_fft_forward(fft_len);
     let inverse = planner.plan_fft_inverse(fft_len);
-    let freqs: Vec<f64> = (0..fft_len / 2 + 1)
-        .map(|k| k as f64 * sample_rate / fft_len as f64)
-        .collect();
-    let ears = plant
-        .ear_responses(geometry, &freqs)
-        .relative_to(reference_m);
-    let spectra: Vec<Vec<C64>> = feeds
+    let spectrum = |x: &mut Vec<f64>| {
+        let mut s = forward.make_output_vec();
+        forward
+            .process(x, &mut s)
+            .expect("buffers sized by the plan");
+        s
+    };
+    let feed_spectra: Vec<Vec<C64>> = feeds
         .iter()
         .map(|feed| {
             let mut time = vec![0.0; fft_len];
             for (t, v) in time.iter_mut().zip(feed) {
                 *t = *v as f64;
             }
-            let mut spec = forward.make_output_vec();
-            forward
-                .process(&mut time, &mut spec)
-                .expect("buffers sized by the plan");
-            spec
+            spectrum(&mut time)
         })
         .collect();
     std::array::from_fn(|ear| {
-        let mut spec: Vec<C64> = (0..freqs.len())
-            .map(|k| {
-                let shift = C64::from_polar(
-                    1.0,
-                    -2.0 * std::f64::consts::PI * freqs[k] * guard as f64 / sample_rate,
-                );
-                (0..geometry.drivers)
-                    .map(|n| ears.get(k, ear, n) * spectra[n][k])
-                    .sum::<C64>()
-                    * shift
-            })
-            .collect();
-        spec[0].im = 0.0;
-        spec[fft_len / 2].im = 0.0;
+        let mut total = vec![C64::new(0.0, 0.0); fft_len / 2 + 1];
+        for driver in 0..n {
+            let reversed = &firs[(ear * n + driver) * taps..(ear * n + driver + 1) * taps];
+            let mut time = vec![0.0; fft_len];
+            for (u, h) in reversed.iter().enumerate() {
+                time[taps - 1 - u] = *h as f64;
+            }
+            for (t, (f, x)) in total
+                .iter_mut()
+                .zip(spectrum(&mut time).iter().zip(&feed_spectra[driver]))
+            {
+                *t += f * x;
+            }
+        }
+        total[0].im = 0.0;
+        total[fft_len / 2].im = 0.0;
         let mut time = vec![0.0; fft_len];
         inverse
-            .process(&mut spec, &mut time)
+            .process(&mut total, &mut time)
             .expect("buffers sized by the plan");
-        time[guard..guard + len]
-            .iter()
-            .map(|v| v / fft_len as f64)
+        // Tap `lead` of the FIRs is the reference arrival: undo that delay.
+        (0..len)
+            .map(|t| time.get(t + lead).copied().unwrap_or(0.0) / fft_len as f64)
             .collect()
     })
 }

@@ -1,6 +1,7 @@
-//! The designer thread: watches a generation counter that parameter changes bump, designs
-//! off the audio thread, hands the new filters over lock-free and frees the ones the audio
-//! thread has retired. The audio thread only ever bumps an atomic; it never waits for this.
+//! The designer thread: watches a generation counter that parameter changes bump (and the
+//! head the filters are designed for), designs off the audio thread, hands the new filters
+//! over lock-free and frees the ones the audio thread has retired. The audio thread only
+//! ever bumps an atomic; it never waits for this.
 
 use super::filterset::{design, Design, DesignInput};
 use super::plant::Plant;
@@ -13,6 +14,23 @@ use std::time::Duration;
 /// How often the designer looks for work when nobody wakes it.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(2);
 
+/// One thing to design: the parameter generation it answers, the settings and the head.
+#[derive(Clone)]
+pub struct DesignJob {
+    /// See `SoundstageParams::design_generation`.
+    pub generation: u64,
+    /// What to design for.
+    pub input: DesignInput,
+    /// The head to design for.
+    pub plant: Arc<dyn Plant>,
+}
+
+/// What the designer last did, so that it works only when something changed.
+struct Done {
+    generation: u64,
+    plant: Arc<dyn Plant>,
+}
+
 /// A running designer thread; stopping it (drop) joins it.
 pub struct DesignWorker {
     stop: Arc<AtomicBool>,
@@ -20,35 +38,65 @@ pub struct DesignWorker {
 }
 
 impl DesignWorker {
-    /// Starts the thread. `source` returns the current generation and what to design for
-    /// it; work starts when the generation differs from `designed_generation`.
-    /// `on_design` sees every design before its filters are sent (plots, diagnostics).
+    /// Starts the thread. `source` says what to design now (or why nothing can be: the
+    /// head's data is unusable); work starts when the generation or the head differs from
+    /// `designed`. `on_design` sees every design before its filters are sent (plots,
+    /// diagnostics); `on_error` hears, once per change, why a design was not made (the last
+    /// good filters keep playing).
     pub fn spawn(
-        source: impl Fn() -> (u64, DesignInput) + Send + 'static,
-        plant: Arc<dyn Plant>,
+        mut source: impl FnMut() -> Result<DesignJob, String> + Send + 'static,
         mut designer: DesignerSide,
         mut on_design: impl FnMut(&Design) + Send + 'static,
-        designed_generation: u64,
+        mut on_error: impl FnMut(&str) + Send + 'static,
+        designed: DesignJob,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("soundstage-designer".into())
             .spawn(move || {
-                let mut done = designed_generation;
+                let mut done = Done {
+                    generation: designed.generation,
+                    plant: designed.plant,
+                };
                 let mut unsent = None;
+                let mut last_error: Option<String> = None;
                 while !stop_flag.load(Ordering::Acquire) {
                     designer.collect_garbage();
                     if let Some(set) = unsent.take() {
                         unsent = designer.send(set).err();
                     }
-                    let (generation, input) = source();
-                    if generation != done && unsent.is_none() {
-                        let mut made = design(&input, plant.as_ref());
-                        made.filters.generation = generation;
-                        on_design(&made);
-                        unsent = designer.send(Box::new(made.filters)).err();
-                        done = generation;
+                    match source() {
+                        Ok(job) => {
+                            let changed = job.generation != done.generation
+                                || !Arc::ptr_eq(&job.plant, &done.plant);
+                            if changed && unsent.is_none() {
+                                let geometry = job.input.settings.geometry(job.input.outputs);
+                                match job.plant.check(&geometry) {
+                                    Ok(()) => {
+                                        let mut made = design(&job.input, job.plant.as_ref());
+                                        made.filters.generation = job.generation;
+                                        on_design(&made);
+                                        unsent = designer.send(Box::new(made.filters)).err();
+                                        last_error = None;
+                                    }
+                                    Err(why) => {
+                                        on_error(&why);
+                                        last_error = Some(why);
+                                    }
+                                }
+                                done = Done {
+                                    generation: job.generation,
+                                    plant: job.plant,
+                                };
+                            }
+                        }
+                        Err(why) => {
+                            if last_error.as_deref() != Some(why.as_str()) {
+                                on_error(&why);
+                                last_error = Some(why);
+                            }
+                        }
                     }
                     std::thread::park_timeout(POLL_INTERVAL);
                 }
@@ -57,14 +105,6 @@ impl DesignWorker {
         Self {
             stop,
             thread: Some(thread),
-        }
-    }
-
-    /// Wakes the thread at once (from a GUI or main thread; the audio thread relies on the
-    /// poll interval instead, because waking is a system call).
-    pub fn wake(&self) {
-        if let Some(t) = &self.thread {
-            t.thread().unpark();
         }
     }
 }

@@ -11,7 +11,7 @@
 use super::denormals::FlushDenormals;
 use super::planar::Planar;
 use super::simd::Simd;
-use super::smoothing::Glide;
+use super::smoothing::{Crossfade, Glide};
 use super::upmix::Upmix;
 use crate::design::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
 use realfft::num_complex::Complex32;
@@ -27,8 +27,11 @@ pub const WIDTH_GLIDE_S: f64 = 0.010;
 /// Time constant of the output-gain glide, seconds.
 pub const GAIN_GLIDE_S: f64 = 0.010;
 
-/// Time constant of the bypass crossfade, seconds.
-pub const BYPASS_GLIDE_S: f64 = 0.005;
+/// Length of the bypass crossfade, seconds.
+pub const BYPASS_FADE_S: f64 = 0.030;
+
+/// Length of the crossfade into and out of the headphone preview, seconds.
+pub const PREVIEW_FADE_S: f64 = 0.050;
 
 /// Input magnitude above which a sample is treated as corrupt (≈ +160 dBFS).
 pub const MAX_INPUT: f32 = 1e8;
@@ -42,6 +45,9 @@ pub struct Controls {
     pub gain: f32,
     /// Whether the dry input is output instead of the processed signal.
     pub bypass: bool,
+    /// Whether the outer outputs carry the listener's ears (the driver feeds through the
+    /// ear responses) instead of the driver feeds: the headphone preview.
+    pub preview: bool,
 }
 
 /// Why a filter set was refused.
@@ -93,8 +99,22 @@ pub struct Engine {
     retired: [Option<Box<FilterSet>>; 4],
     fade: usize,
     dry: [Vec<f32>; 2],
-    /// The dry input leaving the delay line during the current chunk.
+    /// The dry input leaving the delay line during the current chunk (the full latency:
+    /// what bypass plays).
     dry_out: [Vec<f32>; 2],
+    /// The dry input for the driver feeds during the current chunk: the latency less the
+    /// output stage, which delays the feeds by the rest.
+    dry_feed: [Vec<f32>; 2],
+    /// Per output, the driver feed's recent past (ear_taps − 1 samples) and the current
+    /// chunk: the output stage reads its delayed feed, or its ear responses, from here.
+    feed_history: Vec<Vec<f32>>,
+    /// Per output, what the output stage makes of the current chunk.
+    staged: Vec<Vec<f32>>,
+    /// The left and right ear of the headphone preview for the current chunk.
+    ear_scratch: [Vec<f32>; 2],
+    /// Samples since the last filter set was installed: the ear responses crossfade over
+    /// one hop from the previous set's to the new set's.
+    since_install: usize,
     control_delay: Vec<(f32, f32)>,
     /// Gain and bypass mix applied to each sample of the current chunk.
     chunk_controls: Vec<(f32, f32)>,
@@ -105,7 +125,8 @@ pub struct Engine {
     delay_pos: usize,
     width: Glide,
     gain: Glide,
-    bypass: Glide,
+    bypass: Crossfade,
+    preview: Crossfade,
     resets: u64,
     /// No audio has gone through since construction or the last reset: a new filter set can
     /// take over at once, there is nothing to crossfade from.
@@ -159,6 +180,11 @@ impl Engine {
             fade: 0,
             dry: [vec![0.0; latency], vec![0.0; latency]],
             dry_out: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
+            dry_feed: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
+            feed_history: vec![vec![0.0; layout.ear_taps() - 1 + layout.hop]; outputs],
+            staged: vec![vec![0.0; layout.hop]; outputs],
+            ear_scratch: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
+            since_install: usize::MAX,
             control_delay: vec![(controls.gain, if controls.bypass { 1.0 } else { 0.0 }); latency],
             chunk_controls: vec![(0.0, 0.0); layout.hop],
             held_controls: (controls.gain, if controls.bypass { 1.0 } else { 0.0 }),
@@ -166,9 +192,14 @@ impl Engine {
             delay_pos: 0,
             width: Glide::new(controls.width, WIDTH_GLIDE_S, sample_rate),
             gain: Glide::new(controls.gain, GAIN_GLIDE_S, sample_rate),
-            bypass: Glide::new(
+            bypass: Crossfade::new(
                 if controls.bypass { 1.0 } else { 0.0 },
-                BYPASS_GLIDE_S,
+                BYPASS_FADE_S,
+                sample_rate,
+            ),
+            preview: Crossfade::new(
+                if controls.preview { 1.0 } else { 0.0 },
+                PREVIEW_FADE_S,
                 sample_rate,
             ),
             resets: 0,
@@ -218,6 +249,8 @@ impl Engine {
         self.gain.set_target(controls.gain.max(0.0));
         self.bypass
             .set_target(if controls.bypass { 1.0 } else { 0.0 });
+        self.preview
+            .set_target(if controls.preview { 1.0 } else { 0.0 });
         if self.fresh {
             // Nothing has been heard yet: start where the controls are, without a glide.
             self.settle_controls();
@@ -229,6 +262,7 @@ impl Engine {
         self.width.jump(self.width.target());
         self.gain.jump(self.gain.target());
         self.bypass.jump(self.bypass.target());
+        self.preview.jump(self.preview.target());
         self.frame_width = self.width.target();
         let held = (self.gain.target(), self.bypass.target());
         self.control_delay.fill(held);
@@ -269,6 +303,7 @@ impl Engine {
             let old = std::mem::replace(&mut self.current, filters);
             self.previous = Some(old);
             self.fade = 0;
+            self.since_install = 0;
         }
         Ok(())
     }
@@ -297,7 +332,7 @@ impl Engine {
         for buf in &mut self.overlap {
             buf.fill(0.0);
         }
-        for buf in &mut self.dry {
+        for buf in self.dry.iter_mut().chain(self.feed_history.iter_mut()) {
             buf.fill(0.0);
         }
         self.upmix.reset();
@@ -351,19 +386,24 @@ impl Engine {
         } else {
             self.width.advance(n);
         }
-        // The dry delay line: what leaves it now, then what enters.
+        // The dry delay line: both taps are read before the chunk enters it.
         let start = self.delay_pos;
+        let feed_tap = (start + self.layout.output_delay) % latency;
+        for ch in 0..2 {
+            ring_read(&self.dry[ch], start, &mut self.dry_out[ch][..n]);
+            ring_read(&self.dry[ch], feed_tap, &mut self.dry_feed[ch][..n]);
+        }
         let mut done = 0;
         while done < n {
             let p = self.delay_pos;
             let run = (latency - p).min(n - done);
             for (ch, x) in [left, right].into_iter().enumerate() {
-                self.dry_out[ch][done..done + run].copy_from_slice(&self.dry[ch][p..p + run]);
                 self.dry[ch][p..p + run].copy_from_slice(&x[done..done + run]);
             }
             done += run;
             self.delay_pos = (p + run) % latency;
         }
+        self.stage(n);
         // Gain and bypass travel through a delay line of the latency, so that they act on the
         // audio they were set for. Once they have held still for the whole line, it idles.
         let steady = self.gain.is_settled()
@@ -388,7 +428,7 @@ impl Engine {
             None
         };
         let last = self.outputs - 1;
-        let (fill, zeros) = (self.fill, [0.0f32; 0]);
+        let zeros = [0.0f32; 0];
         for (o, out) in output.iter_mut().enumerate() {
             let dry: &[f32] = if o == 0 {
                 &self.dry_out[0][..n]
@@ -397,11 +437,10 @@ impl Engine {
             } else {
                 &zeros
             };
-            let ready_at = self.ready_segment * hop + fill;
-            let ready = &self.overlap[o][ready_at..ready_at + n];
+            let staged = &self.staged[o][..n];
             let out = &mut out[at..at + n];
             let mixed = |d: f32, wet: f32, (gain, mix): (f32, f32)| {
-                let wet = (d + wet) * gain;
+                let wet = wet * gain;
                 let v = wet + (d - wet) * mix;
                 if v.is_finite() {
                     v
@@ -411,24 +450,27 @@ impl Engine {
             };
             match (constant, dry.is_empty()) {
                 (Some(c), false) => {
-                    for ((y, d), w) in out.iter_mut().zip(dry).zip(ready) {
+                    for ((y, d), w) in out.iter_mut().zip(dry).zip(staged) {
                         *y = mixed(*d, *w, c);
                     }
                 }
                 (Some(c), true) => {
-                    for (y, w) in out.iter_mut().zip(ready) {
+                    for (y, w) in out.iter_mut().zip(staged) {
                         *y = mixed(0.0, *w, c);
                     }
                 }
                 (None, false) => {
-                    for (((y, d), w), c) in
-                        out.iter_mut().zip(dry).zip(ready).zip(&self.chunk_controls)
+                    for (((y, d), w), c) in out
+                        .iter_mut()
+                        .zip(dry)
+                        .zip(staged)
+                        .zip(&self.chunk_controls)
                     {
                         *y = mixed(*d, *w, *c);
                     }
                 }
                 (None, true) => {
-                    for ((y, w), c) in out.iter_mut().zip(ready).zip(&self.chunk_controls) {
+                    for ((y, w), c) in out.iter_mut().zip(staged).zip(&self.chunk_controls) {
                         *y = mixed(0.0, *w, *c);
                     }
                 }
@@ -438,6 +480,66 @@ impl Engine {
         if self.fill == hop {
             self.run_frame();
             self.fill = 0;
+        }
+    }
+
+    /// The output stage for the current chunk of `n` samples: the driver feeds (dry input
+    /// plus the STFT's output) delayed by the output delay, or, in the headphone preview, the
+    /// feeds through the ear responses (left ear on the leftmost output, right ear on the
+    /// rightmost, the inner outputs silent), crossfaded by the preview glide.
+    fn stage(&mut self, n: usize) {
+        let hop = self.layout.hop;
+        let taps = self.layout.ear_taps();
+        let past = taps - 1;
+        let delay = self.layout.output_delay;
+        let last = self.outputs - 1;
+        let ready_at = self.ready_segment * hop + self.fill;
+        for o in 0..self.outputs {
+            let history = &mut self.feed_history[o];
+            let ready = &self.overlap[o][ready_at..ready_at + n];
+            let feed = &mut history[past..past + n];
+            feed.copy_from_slice(ready);
+            let dry = match o {
+                0 => Some(&self.dry_feed[0][..n]),
+                _ if o == last => Some(&self.dry_feed[1][..n]),
+                _ => None,
+            };
+            if let Some(dry) = dry {
+                for (f, d) in feed.iter_mut().zip(dry) {
+                    *f += d;
+                }
+            }
+            self.staged[o][..n].copy_from_slice(&history[past - delay..past - delay + n]);
+        }
+        let previewing = !(self.preview.is_settled() && self.preview.target() == 0.0);
+        if previewing {
+            let fading = self.previous.is_some() && self.since_install < hop;
+            for ear in 0..2 {
+                for j in 0..n {
+                    let mut heard = ears_of(&self.current, ear, &self.feed_history, j, taps);
+                    if let (true, Some(prev)) = (fading, &self.previous) {
+                        let q = self.since_install.saturating_add(j).min(hop) as f32 / hop as f32;
+                        let before = ears_of(prev, ear, &self.feed_history, j, taps);
+                        heard = before + (heard - before) * q;
+                    }
+                    self.ear_scratch[ear][j] = heard;
+                }
+            }
+            for j in 0..n {
+                let mix = self.preview.tick();
+                for (o, staged) in self.staged.iter_mut().enumerate() {
+                    let ear = match o {
+                        0 => self.ear_scratch[0][j],
+                        _ if o == last => self.ear_scratch[1][j],
+                        _ => 0.0,
+                    };
+                    staged[j] += (ear - staged[j]) * mix;
+                }
+            }
+        }
+        self.since_install = self.since_install.saturating_add(n);
+        for history in &mut self.feed_history {
+            history.copy_within(n..n + past, 0);
         }
     }
 
@@ -487,15 +589,7 @@ impl Engine {
             p.output_gain(width as f64) as f32 * (1.0 - fade_in)
         });
         let bins = layout.bins();
-        let last = self.outputs - 1;
         for n in 0..self.outputs {
-            // The outer outputs carry the plain feed, which the processing replaces: L = L' + C
-            // on the leftmost, R = R' + C on the rightmost.
-            let side = match n {
-                0 => Some([0, 2]),
-                _ if n == last => Some([1, 2]),
-                _ => None,
-            };
             let new = Weights {
                 base: new_gain,
                 width: new_gain * width,
@@ -511,9 +605,9 @@ impl Engine {
             });
             let (current, channels, out) = (&*self.current, &self.channels, &mut self.out_planar);
             simd.run(|| {
-                apply_matrix(current, n, new, channels, side, out, false);
+                apply_matrix(current, n, new, channels, out, false);
                 if let Some((prev, weights)) = old {
-                    apply_matrix(prev, n, weights, channels, side, out, true);
+                    apply_matrix(prev, n, weights, channels, out, true);
                 }
             });
             for (k, o) in self.out_spectrum.iter_mut().enumerate() {
@@ -557,6 +651,7 @@ impl Engine {
                     let old = std::mem::replace(&mut self.current, next);
                     self.previous = Some(old);
                     self.fade = 0;
+                    self.since_install = 0;
                 }
             }
         }
@@ -570,14 +665,14 @@ struct Weights {
     base: f32,
     /// Of the width delta (the same × width).
     width: f32,
-    /// Of the plain feed the processing replaces (the crossfade).
+    /// Of the sides, the terms on the input's L and R (the crossfade).
     plain: f32,
 }
 
-/// `out = w.base·Σ_c base_c·x_c + w.width·Σ_c delta_c·x_c − w.plain·P·(x_a + x_b)` per bin
-/// for one output (or `+=` when `accumulate`): the processed chain replacing the plain feed
-/// above the crossover. `side` names the upmix channels whose sum is the input the output's
-/// plain feed carries (L' + C = L on the leftmost output, R' + C = R on the rightmost).
+/// `out = w.base·Σ_c base_c·x_c + w.width·Σ_c delta_c·x_c + w.plain·(S_L·L + S_R·R)` per bin
+/// for one output (or `+=` when `accumulate`), with L = L' + C and R = R' + C from the
+/// upmix channels: the processed chain, and the sides (normally: the plain feed that the
+/// chain replaces above the crossover, on the outer outputs).
 ///
 /// All planar and pre-sliced to the bin count, so the loops compile to SIMD.
 #[inline(always)]
@@ -586,7 +681,6 @@ fn apply_matrix(
     output: usize,
     w: Weights,
     x: &[Planar; UPMIX_CHANNELS],
-    side: Option<[usize; 2]>,
     out: &mut Planar,
     accumulate: bool,
 ) {
@@ -623,13 +717,42 @@ fn apply_matrix(
         or[k] = or[k] * keep + br * w.base + dr * w.width;
         oi[k] = oi[k] * keep + bi * w.base + di * w.width;
     }
-    if let Some([a, b]) = side {
-        let (pr, pi) = set.plain_complement.all().parts(bins);
+    for (s, [a, b]) in [(0, [0, 2]), (1, [1, 2])] {
+        if !set.sides_used[output][s] {
+            continue;
+        }
+        let (pr, pi) = set.side_row(s, output).parts(bins);
         let ((ar, ai), (cr, ci)) = (x[a].all().parts(bins), x[b].all().parts(bins));
         for k in 0..bins {
             let (sr, si) = (ar[k] + cr[k], ai[k] + ci[k]);
-            or[k] -= (pr[k] * sr - pi[k] * si) * w.plain;
-            oi[k] -= (pr[k] * si + pi[k] * sr) * w.plain;
+            or[k] += (pr[k] * sr - pi[k] * si) * w.plain;
+            oi[k] += (pr[k] * si + pi[k] * sr) * w.plain;
         }
     }
+}
+
+/// Copies `out.len()` values of the ring buffer `ring` from position `from` on, wrapping.
+fn ring_read(ring: &[f32], from: usize, out: &mut [f32]) {
+    let first = (ring.len() - from).min(out.len());
+    out[..first].copy_from_slice(&ring[from..from + first]);
+    let rest = out.len() - first;
+    out[first..].copy_from_slice(&ring[..rest]);
+}
+
+/// What ear `ear` hears at sample `j` of the current chunk through `set`'s ear responses:
+/// the sum over drivers of each driver's feed history convolved with its response.
+#[inline]
+fn ears_of(set: &FilterSet, ear: usize, history: &[Vec<f32>], j: usize, taps: usize) -> f32 {
+    history
+        .iter()
+        .enumerate()
+        .map(|(driver, feed)| {
+            let response = set.ear_response(ear, driver);
+            feed[j..j + taps]
+                .iter()
+                .zip(response)
+                .map(|(x, h)| *x as f64 * *h as f64)
+                .sum::<f64>()
+        })
+        .sum::<f64>() as f32
 }

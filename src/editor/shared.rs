@@ -14,6 +14,8 @@ const DEFAULT_SAMPLE_RATE: f32 = 48_000.0;
 pub struct Shared {
     /// One-line description of the latest design.
     summary: Mutex<String>,
+    /// Why the latest change could not be designed (the last good design plays on).
+    problem: Mutex<Option<String>>,
     /// Levels, correlation and mono compatibility, from the audio thread.
     pub meters: Meters,
     /// Output count of the active layout (2 until the host activates another).
@@ -28,6 +30,7 @@ impl Default for Shared {
             summary: Mutex::new(String::from(
                 "not active yet: the host has not started audio",
             )),
+            problem: Mutex::new(None),
             meters: Meters::default(),
             outputs: AtomicUsize::new(2),
             sample_rate: AtomicF32::new(DEFAULT_SAMPLE_RATE),
@@ -55,9 +58,15 @@ impl Shared {
     pub fn publish(&self, design: &Design) {
         let layout = design.filters.layout;
         let text = format!(
-            "{} outputs · {} · latency {} samples ({:.1} ms) · {}",
+            "{} outputs · {}{} · {} · latency {} samples ({:.1} ms) · {}",
             design.filters.outputs,
             design.input.settings.mode.id(),
+            if design.input.settings.preview {
+                " (headphone preview)"
+            } else {
+                ""
+            },
+            design.plant_name,
             layout.latency(),
             layout.latency() as f64 * 1000.0 / design.input.sample_rate,
             if design.beam.available() {
@@ -67,6 +76,20 @@ impl Shared {
             },
         );
         *self.summary.lock().unwrap_or_else(|e| e.into_inner()) = text;
+        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Records why the latest change was not designed (designer thread).
+    pub fn set_problem(&self, why: &str) {
+        *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.to_string());
+    }
+
+    /// Why the latest change could not be designed, if it could not (editor thread).
+    pub fn problem(&self) -> Option<String> {
+        self.problem
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The latest design summary (editor thread).

@@ -8,7 +8,7 @@ use soundstage::design::filterset::{design, Design, DesignInput};
 use soundstage::design::plant::{Plant, SphereHead};
 use soundstage::design::presets::{self, Preset};
 use soundstage::design::settings::{Mode, Settings};
-use soundstage::design::worker::DesignWorker;
+use soundstage::design::worker::{DesignJob, DesignWorker};
 use soundstage::dsp::engine::Engine;
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
@@ -116,21 +116,27 @@ pub fn activate(
     engine.settle_controls();
     let (designer, audio) = handover::channel();
     let source_params = params.clone();
+    let source_plant = plant.clone();
     let worker = DesignWorker::spawn(
         move || {
-            (
-                source_params.generation.load(Ordering::Acquire),
-                DesignInput {
+            Ok(DesignJob {
+                generation: source_params.generation.load(Ordering::Acquire),
+                input: DesignInput {
                     settings: source_params.settings(&base),
                     outputs,
                     sample_rate,
                 },
-            )
+                plant: source_plant.clone(),
+            })
         },
-        plant,
         designer,
         |_| {},
-        0,
+        |why| panic!("the sphere covers every geometry, yet: {why}"),
+        DesignJob {
+            generation: 0,
+            input,
+            plant,
+        },
     );
     (
         Processor::new(engine, audio, max_block, sample_rate),

@@ -16,7 +16,7 @@ ARDOUR_LUA = "/usr/bin/ardour7-lua"
 QTRACTOR_SCANNER = "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan"
 PARAMETER_NAMES = ["Width", "Depth", "Cancellation", "Mode", "Driver spacing", "Listening distance",
                    "Virtual angle", "Listener offset", "Bass crossover", "Boost limit", "Output gain",
-                   "Loudness match", "Bypass"]
+                   "Loudness match", "Bypass", "Headphone preview"]
 
 
 def require(path: str) -> None:
@@ -79,7 +79,7 @@ close_session()
     for name in PARAMETER_NAMES:
         assert name in labels, f"{name} not in {labels}"
     latency = re.search(r"^latency\s+(\d+)", out, re.M)
-    assert latency and int(latency.group(1)) == 1536, out[-2000:]
+    assert latency and int(latency.group(1)) == 1584, out[-2000:]
 
 
 def test_qtractor_clap_scanner(clap_path):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 SR = 48_000
-# What the engine reports at 44.1/48 kHz: a 1024-sample frame plus 512 samples of bulk delay.
-LATENCY_48K = 1536
+# What the engine reports at 44.1/48 kHz: a 1024-sample frame, 512 samples of bulk delay and
+# the 48-sample output stage.
+LATENCY_48K = 1584
 
 
 def impulse(n: int, at: int, left_only: bool = True) -> np.ndarray:

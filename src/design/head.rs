@@ -1,0 +1,163 @@
+//! Which head the filters are designed for, in the form the plugin state stores it: the
+//! built-in sphere, or a measured head whose horizontal-plane HRIRs travel inside the state,
+//! so that a session reopens on another machine without the SOFA file.
+
+use super::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
+use super::plant::{Plant, SphereHead};
+use super::sofa::{HrirSet, Measurement};
+use base64::Engine as _;
+use std::sync::Arc;
+
+/// Taps below this fraction of the loudest tap, at the end of every response, are not
+/// stored (silence after the response has decayed).
+const TRIM_BELOW: f32 = 1e-5;
+
+/// The head choice the state carries.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HeadChoice {
+    /// Design for the measured head (when one is stored) instead of the sphere.
+    pub measured: bool,
+    /// The measured head last loaded, kept while the sphere is chosen so that switching back
+    /// needs no file.
+    pub set: Option<Arc<StoredSet>>,
+}
+
+/// A measured head's data in the state: the directions in front of the listener (drivers are
+/// never behind), their responses trimmed to where they have decayed.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StoredSet {
+    /// The set's name.
+    pub name: String,
+    /// Sample rate of the responses, Hz.
+    pub sample_rate: f64,
+    /// Measurement radius, metres.
+    pub radius_m: f64,
+    /// Azimuth of each measurement (SOFA convention), degrees.
+    pub azimuths_deg: Vec<f64>,
+    /// Taps per response.
+    pub taps: usize,
+    /// The responses as little-endian f32, `[measurement][ear][tap]`, base64.
+    pub irs: String,
+}
+
+impl StoredSet {
+    /// What the state keeps of `set`.
+    pub fn from_set(set: &HrirSet) -> Self {
+        let kept: Vec<&Measurement> = set
+            .measurements
+            .iter()
+            .filter(|m| to_right(m.azimuth_deg).abs() <= 90.0 + MAX_GAP_DEG)
+            .collect();
+        let peak = kept
+            .iter()
+            .flat_map(|m| m.irs.iter().flatten())
+            .fold(0.0f32, |a, v| a.max(v.abs()));
+        let taps = kept
+            .iter()
+            .flat_map(|m| m.irs.iter())
+            .filter_map(|ir| ir.iter().rposition(|v| v.abs() > peak * TRIM_BELOW))
+            .max()
+            .map_or(1, |last| last + 1);
+        let mut bytes = Vec::with_capacity(kept.len() * 2 * taps * 4);
+        for m in &kept {
+            for ir in &m.irs {
+                for t in 0..taps {
+                    bytes.extend_from_slice(&ir.get(t).copied().unwrap_or(0.0).to_le_bytes());
+                }
+            }
+        }
+        Self {
+            name: set.name.clone(),
+            sample_rate: set.sample_rate,
+            radius_m: set.radius_m,
+            azimuths_deg: kept.iter().map(|m| m.azimuth_deg).collect(),
+            taps,
+            irs: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+
+    /// The set back, or why the stored data is unusable (a damaged or hand-edited state).
+    pub fn to_set(&self) -> Result<HrirSet, String> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&self.irs)
+            .map_err(|e| format!("the stored measured head is damaged ({e})"))?;
+        let per = 2 * self.taps * 4;
+        if self.taps == 0
+            || self.azimuths_deg.is_empty()
+            || bytes.len() != per * self.azimuths_deg.len()
+        {
+            return Err("the stored measured head is damaged (its sizes do not match)".into());
+        }
+        let values: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if values.iter().any(|v| !v.is_finite())
+            || !super::sofa::SAMPLE_RATES.contains(&self.sample_rate)
+            || !(self.radius_m.is_finite() && self.radius_m > 0.0)
+        {
+            return Err("the stored measured head is damaged (invalid values)".into());
+        }
+        let measurements = self
+            .azimuths_deg
+            .iter()
+            .enumerate()
+            .map(|(i, &azimuth_deg)| {
+                let ir = |ear: usize| {
+                    let start = (i * 2 + ear) * self.taps;
+                    values[start..start + self.taps].to_vec()
+                };
+                Measurement {
+                    azimuth_deg,
+                    irs: [ir(0), ir(1)],
+                }
+            })
+            .collect();
+        Ok(HrirSet {
+            name: self.name.clone(),
+            sample_rate: self.sample_rate,
+            radius_m: self.radius_m,
+            measurements,
+        })
+    }
+}
+
+impl HeadChoice {
+    /// The plant this choice designs for.
+    pub fn plant(&self) -> Result<Arc<dyn Plant>, String> {
+        match (&self.set, self.measured) {
+            (Some(set), true) => Ok(Arc::new(MeasuredHead::new(&set.to_set()?))),
+            _ => Ok(Arc::new(SphereHead::default())),
+        }
+    }
+
+    /// Whether two choices design for the same head (cheap: the stored set is shared).
+    pub fn same_head(&self, other: &HeadChoice) -> bool {
+        let set = |c: &HeadChoice| c.set.as_ref().filter(|_| c.measured).map(Arc::as_ptr);
+        set(self) == set(other)
+    }
+}
+
+/// Turns head choices into plants, rebuilding only when the head changes (building a
+/// measured head analyses its responses: milliseconds, too much for every poll).
+#[derive(Default)]
+pub struct PlantCache {
+    last: Option<(HeadChoice, PlantOrWhyNot)>,
+}
+
+/// A plant, or why the head's data gives none.
+type PlantOrWhyNot = Result<Arc<dyn Plant>, String>;
+
+impl PlantCache {
+    /// The plant for `choice` (or why its stored data is unusable).
+    pub fn get(&mut self, choice: &HeadChoice) -> Result<Arc<dyn Plant>, String> {
+        if let Some((last, plant)) = &self.last {
+            if last.same_head(choice) {
+                return plant.clone();
+            }
+        }
+        let plant = choice.plant();
+        self.last = Some((choice.clone(), plant.clone()));
+        plant
+    }
+}
