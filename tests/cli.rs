@@ -522,3 +522,127 @@ fn renders_binaural_mode_to_a_driver_pair() {
         "the canceller changes the feeds"
     );
 }
+
+#[test]
+fn a_measured_head_from_a_sofa_file_designs_renders_and_reports() {
+    use common::sofa::{self, Extras, Head};
+    let d = dir();
+    let file = d.path().join("head.sofa");
+    sofa::write(
+        &file,
+        "synthetic head",
+        &sofa::measurements(Head::Synthetic, 5.0),
+        &Extras::default(),
+    );
+    let info = soundstage(&["sofa", file.to_str().unwrap()]);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        text.contains("synthetic head") && text.contains("72 directions"),
+        "{text}"
+    );
+    let json = soundstage(&["sofa", file.to_str().unwrap(), "--json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        value["horizontal_measurements"].as_array().unwrap().len(),
+        72
+    );
+
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let (with, without) = (d.path().join("measured.wav"), d.path().join("sphere.wav"));
+    for (out, extra) in [
+        (&with, vec!["--sofa", file.to_str().unwrap()]),
+        (&without, vec![]),
+    ] {
+        let mut argv = vec![
+            "render",
+            input.to_str().unwrap(),
+            out.to_str().unwrap(),
+            "--preset",
+            "laptop",
+        ];
+        argv.extend(extra);
+        let run = soundstage(&argv);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let (_, a) = read_wav(&with);
+    let (_, b) = read_wav(&without);
+    assert!(
+        error_db(&a[0], &b[0]) > -40.0,
+        "the measured head changes the design"
+    );
+
+    let report = d.path().join("report");
+    let run = soundstage(&[
+        "report",
+        report.to_str().unwrap(),
+        "--preset",
+        "smart-speaker",
+        "--sofa",
+        file.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("metrics.json")).unwrap())
+            .unwrap();
+    assert!(metrics["plant"]
+        .as_str()
+        .unwrap()
+        .contains("synthetic head"));
+    let matched = metrics["measured_head"]["matched"]["nominal_db"]
+        .as_f64()
+        .unwrap();
+    let sphere = metrics["measured_head"]["sphere_design"]["nominal_db"]
+        .as_f64()
+        .unwrap();
+    println!("report on the synthetic head: matched {matched:.1} dB, sphere design {sphere:.1} dB");
+    assert!(
+        matched > sphere,
+        "designing for the head beats designing for the sphere on it"
+    );
+}
+
+#[test]
+fn bad_sofa_files_and_uncovered_drivers_are_refused_in_one_line() {
+    use common::sofa::{self, Extras, Head};
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    let output = d.path().join("out.wav");
+    let text = d.path().join("notes.sofa");
+    std::fs::write(&text, "not a SOFA file").unwrap();
+    let rear = d.path().join("rear.sofa");
+    let behind: Vec<sofa::Written> = sofa::measurements(Head::Sphere, 15.0)
+        .into_iter()
+        .filter(|w| (150.0..=210.0).contains(&w.azimuth))
+        .collect();
+    sofa::write(&rear, "rear", &behind, &Extras::default());
+    for (file, needle) in [(&text, "not an HDF5 file"), (&rear, "no directions within")] {
+        let out = soundstage(&[
+            "render",
+            input.to_str().unwrap(),
+            output.to_str().unwrap(),
+            "--sofa",
+            file.to_str().unwrap(),
+        ]);
+        assert_error(&out, needle);
+        assert!(!output.exists(), "nothing is written on an error");
+    }
+    assert_error(
+        &soundstage(&["sofa", text.to_str().unwrap()]),
+        "not an HDF5 file",
+    );
+}

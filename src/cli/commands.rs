@@ -1,12 +1,13 @@
 //! The commands themselves.
 
 use super::audio_file::{read_stereo, same_file, write_float, write_text};
-use super::settings::from_args;
+use super::settings::{from_args, plant_from};
 use super::{CliError, SettingsArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use soundstage::design::filterset::{design, DesignInput};
+use soundstage::design::measured::{to_right, MeasuredHead};
 use soundstage::design::metrics::{self, standard_perturbations};
-use soundstage::design::plant::SphereHead;
+use soundstage::design::plant::{Plant, SphereHead};
 use soundstage::design::presets::{self, DEFAULT_PRESET};
 use soundstage::design::settings::{Mode, Settings};
 use soundstage::params::{BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
@@ -25,16 +26,12 @@ const PROGRESS_FROM_S: f64 = 20.0;
 fn process(
     settings: &Settings,
     outputs: usize,
+    plant: &dyn Plant,
     sample_rate: u32,
     left: &[f32],
     right: &[f32],
 ) -> (Vec<Vec<f32>>, usize) {
-    let (mut engine, _) = engine_for(
-        settings,
-        outputs,
-        sample_rate as f64,
-        &SphereHead::default(),
-    );
+    let (mut engine, _) = engine_for(settings, outputs, sample_rate as f64, plant);
     let latency = engine.latency();
     let long = left.len() as f64 / sample_rate as f64 > PROGRESS_FROM_S;
     let bar = if long {
@@ -62,23 +59,27 @@ pub fn render(input: &Path, output: &Path, args: &SettingsArgs) -> Result<(), Cl
         });
     }
     let (settings, outputs) = from_args(args)?;
+    let plant = plant_from(args, &settings, outputs)?;
     let audio = read_stereo(input)?;
     let (out, latency) = process(
         &settings,
         outputs,
+        plant.as_ref(),
         audio.sample_rate,
         &audio.left,
         &audio.right,
     );
     write_float(output, audio.sample_rate, &out)?;
     eprintln!(
-        "{} -> {}: {} samples at {} Hz, {} outputs ({} mode), latency of {} samples compensated",
+        "{} -> {}: {} samples at {} Hz, {} outputs ({} mode{}, {}), latency of {} samples compensated",
         input.display(),
         output.display(),
         audio.left.len(),
         audio.sample_rate,
         outputs,
         settings.mode.id(),
+        if settings.preview { ", headphone preview" } else { "" },
+        plant.name(),
         latency
     );
     Ok(())
@@ -102,7 +103,15 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
     let mix = TestMix::generate(sample_rate as f64, 8.0, 1);
     let settings = Settings::default();
     let outputs = 2;
-    let (out, latency) = process(&settings, outputs, sample_rate, &mix.left, &mix.right);
+    let sphere = SphereHead::default();
+    let (out, latency) = process(
+        &settings,
+        outputs,
+        &sphere,
+        sample_rate,
+        &mix.left,
+        &mix.right,
+    );
     let input_path = outdir.join("input.wav");
     let output_path = outdir.join("output.wav");
     write_float(
@@ -276,5 +285,57 @@ pub fn presets(json: bool) -> Result<(), CliError> {
         };
         println!("{:<16} {}{default}: {}", p.id, p.name, p.description);
     }
+    Ok(())
+}
+
+/// `soundstage sofa`.
+pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
+    let set = soundstage::design::sofa::read(file).map_err(|source| CliError::Sofa {
+        path: file.to_path_buf(),
+        source,
+    })?;
+    let head = MeasuredHead::new(&set);
+    let kept = head.azimuths();
+    let front: Vec<f64> = kept.iter().map(|a| to_right(*a)).collect();
+    if json {
+        let measurements: Vec<serde_json::Value> = set
+            .measurements
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "azimuth_deg": m.azimuth_deg,
+                    "left": m.irs[0],
+                    "right": m.irs[1],
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "name": set.name,
+            "sample_rate": set.sample_rate,
+            "radius_m": set.radius_m,
+            "horizontal_measurements": measurements,
+            "kept_azimuths_deg": kept,
+        });
+        println!(
+            "{}",
+            serde_json::to_string(&value).expect("JSON values serialise")
+        );
+        return Ok(());
+    }
+    let taps = set.measurements.first().map_or(0, |m| m.irs[0].len());
+    println!("{}: \"{}\"", file.display(), set.name);
+    println!(
+        "  {} Hz, {} taps, measured at {:.2} m; {} directions in the horizontal plane",
+        set.sample_rate,
+        taps,
+        set.radius_m,
+        set.measurements.len()
+    );
+    let lo = front.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = front.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    println!(
+        "  designs for drivers from {lo:.0}° to {hi:.0}° (positive to the listener's right), {} directions kept",
+        kept.len()
+    );
     Ok(())
 }

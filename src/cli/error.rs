@@ -91,6 +91,17 @@ pub enum CliError {
         /// The presets that exist.
         known: String,
     },
+    /// A SOFA file that cannot be used.
+    #[error("{path}: {source}")]
+    Sofa {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: soundstage::design::sofa::SofaError,
+    },
+    /// The head cannot serve the geometry asked for.
+    #[error("{0}")]
+    Coverage(String),
     /// The rendered audio would not fit a WAV file.
     #[error("{path}: {reason}")]
     Encode {

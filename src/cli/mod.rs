@@ -34,6 +34,10 @@ pub struct SettingsArgs {
     /// Number of output channels (drivers): 2 (a pair), 3 (left-centre-right line) or 4.
     #[arg(long, value_name = "2|3|4", value_parser = clap::value_parser!(u16).range(2..=4))]
     pub outputs: Option<u16>,
+    /// Design for (and, in the report, listen through) the measured head of this SOFA file
+    /// (SimpleFreeFieldHRIR) instead of the built-in sphere.
+    #[arg(long, value_name = "PATH")]
+    pub sofa: Option<PathBuf>,
 }
 
 /// The commands.
@@ -76,6 +80,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reads a SOFA file as the plugin would and tells what it holds: the set's name, rate,
+    /// measurement radius and the horizontal-plane directions it can design for.
+    Sofa {
+        /// The SOFA file (SimpleFreeFieldHRIR).
+        file: PathBuf,
+        /// Machine-readable output, with the horizontal-plane impulse responses.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs one command.
@@ -90,5 +103,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Command::Report { outdir, settings } => report::report(&outdir, &settings),
         Command::Params { json } => commands::params(json),
         Command::Presets { json } => commands::presets(json),
+        Command::Sofa { file, json } => commands::sofa(&file, json),
     }
 }

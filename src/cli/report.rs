@@ -2,14 +2,15 @@
 //! `metrics.json` and PNG plots.
 
 use super::audio_file::write_text;
-use super::settings::from_args;
+use super::settings::{from_args, plant_from};
 use super::{plots, CliError, SettingsArgs};
 use serde_json::json;
 use soundstage::design::analysis::{analyse, BEAM_BAND};
 use soundstage::design::filterset::{design, DesignInput};
 use soundstage::design::geometry::Geometry;
 use soundstage::design::metrics::{self, SEPARATION_BAND};
-use soundstage::design::plant::SphereHead;
+use soundstage::design::plant::{Plant, SphereHead};
+use soundstage::design::settings::{Mode, Settings};
 use soundstage::selftest;
 use std::path::Path;
 use std::time::Instant;
@@ -20,11 +21,12 @@ const SAMPLE_RATE: f64 = 48_000.0;
 /// Writes `metrics.json` and the plots for the settings `args` describe into `outdir`.
 pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     let (settings, outputs) = from_args(args)?;
+    let head = plant_from(args, &settings, outputs)?;
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
         path: outdir.to_path_buf(),
         source,
     })?;
-    let plant = SphereHead::default();
+    let plant = head.as_ref();
     let started = Instant::now();
     let made = design(
         &DesignInput {
@@ -32,18 +34,18 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
             outputs,
             sample_rate: SAMPLE_RATE,
         },
-        &plant,
+        plant,
     );
     let design_ms = started.elapsed().as_secs_f64() * 1e3;
-    let analysis = analyse(&made, &plant);
+    let analysis = analyse(&made, plant);
     let upmix = selftest::upmix_figures(SAMPLE_RATE);
     let (latency, impulse_delay) = selftest::impulse_latency(&settings, outputs, SAMPLE_RATE);
     let transparency = selftest::transparency_db(&settings, outputs, SAMPLE_RATE);
 
     let separation = analysis.separation.as_ref().map(|sep| {
         let tracking = metrics::target_tracking(
-            &design(&DesignInput { settings: soundstage::design::settings::Settings { mode: soundstage::design::settings::Mode::Binaural, ..settings }, outputs, sample_rate: SAMPLE_RATE }, &plant),
-            &plant,
+            &design(&DesignInput { settings: Settings { mode: Mode::Binaural, ..settings }, outputs, sample_rate: SAMPLE_RATE }, plant),
+            plant,
         );
         let worst_tracking = tracking.iter().filter(|t| !t.3).map(|t| (t.2 - t.1).abs()).fold(0.0, f64::max);
         let mut perturbed = serde_json::Map::new();
@@ -52,7 +54,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
         }
         let bound = (outputs == 2).then(|| {
             let g: Geometry = settings.geometry(2);
-            metrics::two_driver_robustness_bound(&g, &plant, 0.05, 19.5, SEPARATION_BAND)
+            metrics::two_driver_robustness_bound(&g, plant, 0.05, 19.5, SEPARATION_BAND)
         });
         json!({
             "what": "canceller alone (the binaural-mode design of these settings), left input, third-octave mean of ipsilateral/contralateral dB over 300 Hz-6 kHz",
@@ -89,6 +91,36 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
             "ild_bands": c.ild_bands.iter().map(|(f, a, m)| json!({"hz": f, "achieved_db": a, "model_db": m})).collect::<Vec<_>>(),
         })
     });
+    // With a measured head: what designing for it buys over the sphere, on that head.
+    let measured = (args.sofa.is_some() && settings.mode != Mode::Headphones).then(|| {
+        let canceller = Settings {
+            mode: Mode::Binaural,
+            ..settings
+        };
+        let on = |design_plant: &dyn Plant| {
+            let d = design(
+                &DesignInput {
+                    settings: canceller,
+                    outputs,
+                    sample_rate: SAMPLE_RATE,
+                },
+                design_plant,
+            );
+            let g = canceller.geometry(outputs);
+            [0.0, 0.05, -0.05].map(|o| {
+                metrics::worst_separation(&d, plant, &g.with_offset(g.offset_m + o), 1.0).mean_db
+            })
+        };
+        (on(plant), on(&SphereHead::default()))
+    });
+    let measured_json = measured.map(|(matched, sphere)| {
+        let figures = |v: [f64; 3]| json!({"nominal_db": v[0], "plus_5cm_db": v[1], "minus_5cm_db": v[2]});
+        json!({
+            "what": "canceller alone, heard through the measured head: designed for it, and designed for the built-in sphere",
+            "matched": figures(matched),
+            "sphere_design": figures(sphere),
+        })
+    });
     let metrics_json = json!({
         "settings": {
             "mode": settings.mode.id(), "outputs": outputs, "width": settings.width, "depth": settings.depth,
@@ -106,6 +138,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
         "transparency_db": transparency,
         "upmix": upmix,
         "canceller": separation,
+        "measured_head": measured_json,
         "virtual_speakers": cues,
         "beam": beam,
         "mono_sum": analysis.mono_sum.iter().map(|(f, s, c)| json!({"hz": f, "sides_db": s, "centre_db": c})).collect::<Vec<_>>(),
@@ -135,6 +168,12 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
             .map(|(p, s)| format!("{} {:.1}", p.label, s.mean_db))
             .collect();
         println!("separation (dB, 300 Hz-6 kHz): {}", line.join(", "));
+    }
+    if let Some((matched, sphere)) = measured {
+        println!(
+            "on the measured head: designed for it {:.1} dB (±5 cm {:.1} / {:.1}), designed for the sphere {:.1} dB (±5 cm {:.1} / {:.1})",
+            matched[0], matched[1], matched[2], sphere[0], sphere[1], sphere[2]
+        );
     }
     if let Ok(b) = &analysis.beam {
         println!(

@@ -1,9 +1,12 @@
 //! Settings from `--preset` and `--set ID=VALUE`, through the plugin's own parameter table.
 
 use super::{CliError, SettingsArgs};
+use soundstage::design::measured::MeasuredHead;
+use soundstage::design::plant::{Plant, SphereHead};
 use soundstage::design::presets;
 use soundstage::design::settings::{Mode, Settings};
 use soundstage::params::{parse_number, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
+use std::sync::Arc;
 
 /// Every id `--set` accepts, for error messages.
 fn known_ids() -> String {
@@ -84,4 +87,27 @@ pub fn from_args(args: &SettingsArgs) -> Result<(Settings, usize), CliError> {
         apply_set(&mut settings, assignment)?;
     }
     Ok((settings, args.outputs.map_or(outputs, usize::from)))
+}
+
+/// The head the arguments ask to design for: the SOFA file's measured head, or the sphere;
+/// checked against the geometry of `settings` with `outputs` drivers.
+pub fn plant_from(
+    args: &SettingsArgs,
+    settings: &Settings,
+    outputs: usize,
+) -> Result<Arc<dyn Plant>, CliError> {
+    let plant: Arc<dyn Plant> = match &args.sofa {
+        Some(path) => {
+            let set = soundstage::design::sofa::read(path).map_err(|source| CliError::Sofa {
+                path: path.clone(),
+                source,
+            })?;
+            Arc::new(MeasuredHead::new(&set))
+        }
+        None => Arc::new(SphereHead::default()),
+    };
+    plant
+        .check(&settings.geometry(outputs))
+        .map_err(CliError::Coverage)?;
+    Ok(plant)
 }

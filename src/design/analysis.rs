@@ -143,7 +143,7 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             .collect();
         let perturbed = metrics::standard_perturbations()
             .into_iter()
-            .map(|p| (p, metrics::perturbed_separation(c, &p)))
+            .filter_map(|p| metrics::perturbed_separation_on(c, plant, &p).map(|s| (p, s)))
             .collect();
         let filter_gain_db = metrics::side_filter_gain_db(&c.filters);
         let max_gain_db = filter_gain_db

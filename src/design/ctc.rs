@@ -285,11 +285,19 @@ pub fn design(
                     false,
                 )
             });
+            // Where the head hardly passes sound at all (a measured set's band edge, a deep
+            // notch), reaching the ipsilateral level would take more gain than any cap: give
+            // up level there rather than exceed the cap. Scaling keeps the ratio.
+            let scale = if cand.gain > cap {
+                cap / cand.gain
+            } else {
+                1.0
+            };
             for r in 0..n {
-                filters[(r, j)] = cand.filters[r];
+                filters[(r, j)] = cand.filters[r] * scale;
             }
             achieved_db[j] = cand.ratio_db;
-            limited[j] = was_limited;
+            limited[j] = was_limited || scale < 1.0;
         }
         out.filters.push(filters);
         out.target_db.push(target_db);

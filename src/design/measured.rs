@@ -1,8 +1,9 @@
 //! A measured head as a [`Plant`]: the horizontal-plane HRIRs of a SOFA set, turned into ear
 //! transfer functions for any driver position and listener pose.
 //!
-//! For each driver the direction is taken from the listener's pose (offset included) and the
-//! response is interpolated between the two measured azimuths either side of it, like this:
+//! For each driver and ear the direction is taken from the listener's pose (offset included),
+//! along that ear's line of sight (see [`MeasuredHead::ear_responses`]), and the response is
+//! interpolated between the two measured azimuths either side of it, like this:
 //! each measured response is split into a broadband delay (the slope of its phase below
 //! 1.5 kHz, where an HRTF is nearly a pure delay) and what remains once that delay is taken
 //! out; the delays are interpolated linearly in azimuth, and so are the delay-free responses
@@ -10,13 +11,15 @@
 //! responses instead would average two arrivals a few samples apart and comb-filter the
 //! result; nearest-neighbour would step by up to 2.5° of ITD on a 5° grid.
 //!
-//! The response is then made a free-field one: scaled so that the head is transparent at low
-//! frequencies (as a real head is), timed so that zero is the arrival at the head centre for
-//! a frontal source, and given the driver's own distance: 1/r and r/c, replacing the
-//! measurement radius. Above 95 % of the set's Nyquist frequency it fades to nothing, so a
+//! The response is then made absolute: scaled so that the head is transparent at low
+//! frequencies (as a real head is), timed so that a frontal source at the measurement radius
+//! reaches the head centre after radius/c, and moved from the measurement position to the
+//! driver along the ear's line of sight: × (its distance / the driver's) and delayed by the
+//! difference over c. This corrects for the distance difference from the measurement
+//! radius, including the parallax that makes close sources louder at the near ear. Above 95 % of the set's Nyquist frequency it fades to nothing, so a
 //! session at a higher rate than the set hears it band-limited rather than aliased.
 
-use super::geometry::Geometry;
+use super::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
 use super::plant::{EarResponses, Plant};
 use super::sofa::{HrirSet, Measurement};
 use super::{C64, SPEED_OF_SOUND};
@@ -211,6 +214,9 @@ impl MeasuredHead {
     fn neighbours(&self, azimuth_deg: f64) -> Option<(usize, usize, f64)> {
         let az = azimuth_deg.rem_euclid(360.0);
         let n = self.directions.len();
+        if n == 0 {
+            return None;
+        }
         let after = self
             .directions
             .iter()
@@ -227,24 +233,57 @@ impl MeasuredHead {
         (span > 0.0 && span <= MAX_GAP_DEG).then(|| (a, b, into / span))
     }
 
-    /// Azimuth of a driver in SOFA's convention (counter-clockwise from the nose), and its
-    /// distance from the head centre.
-    fn driver_direction(geometry: &Geometry, driver: usize) -> (f64, f64) {
-        let x = geometry.driver_x()[driver];
-        let (hx, hy) = geometry.head_centre();
-        let right = (x - hx).atan2(hy).to_degrees();
-        ((-right).rem_euclid(360.0), (x - hx).hypot(hy))
+    /// The measured direction nearest to `azimuth_deg` (SOFA convention).
+    fn nearest(&self, azimuth_deg: f64) -> usize {
+        let gap = |k: usize| {
+            let x = (self.directions[k].azimuth_deg - azimuth_deg).rem_euclid(360.0);
+            x.min(360.0 - x)
+        };
+        (0..self.directions.len())
+            .min_by(|&i, &j| gap(i).total_cmp(&gap(j)))
+            .unwrap_or(0)
+    }
+
+    /// How `ear` (0 left) sees `driver`: the SOFA azimuth of the measurement that lies on the
+    /// same line of sight from that ear, the distance from the ear to that measurement
+    /// position, and to the driver. (Acoustic parallax: close to the head, each ear sees a
+    /// source from its own angle; a measurement on the ear's line of sight arrives from that
+    /// angle too, and only the propagation along the line differs.)
+    fn sight_line(&self, geometry: &Geometry, driver: usize, ear: usize) -> (f64, f64, f64) {
+        let source = (geometry.driver_x()[driver], 0.0);
+        let head = geometry.head_centre();
+        // The listener faces −y; +x is their right; ears at ±100° from the nose.
+        let side = if ear == 0 {
+            -EAR_AZIMUTH_DEG
+        } else {
+            EAR_AZIMUTH_DEG
+        }
+        .to_radians();
+        let ear_at = (
+            head.0 + DEFAULT_HEAD_RADIUS_M * side.sin(),
+            head.1 - DEFAULT_HEAD_RADIUS_M * side.cos(),
+        );
+        let to_source = (source.0 - ear_at.0, source.1 - ear_at.1);
+        let distance = to_source.0.hypot(to_source.1);
+        let u = (to_source.0 / distance, to_source.1 / distance);
+        // Where the line from the ear through the driver meets the measurement circle.
+        let q = (ear_at.0 - head.0, ear_at.1 - head.1);
+        let qu = q.0 * u.0 + q.1 * u.1;
+        let qq = q.0 * q.0 + q.1 * q.1;
+        let along = -qu
+            + (qu * qu - qq + self.radius_m * self.radius_m)
+                .max(0.0)
+                .sqrt();
+        let m = (q.0 + along * u.0, q.1 + along * u.1);
+        let right = m.0.atan2(-m.1).to_degrees();
+        ((-right).rem_euclid(360.0), along, distance)
     }
 
     /// The interpolated, free-field response of one ear at `freq_hz` for a source at SOFA
     /// azimuth `azimuth_deg` and distance `distance_m` (absolute: 1/r and r/c included).
-    fn response(
-        &self,
-        (a, b, w): (usize, usize, f64),
-        ear: usize,
-        distance_m: f64,
-        freq_hz: f64,
-    ) -> C64 {
+    /// The interpolated response between directions `a` and `b` (weight `w` of `b`) in the
+    /// set's own terms: its level and its time, no distance or level correction.
+    fn interpolated(&self, (a, b, w): (usize, usize, f64), ear: usize, freq_hz: f64) -> C64 {
         let nyquist = self.sample_rate / 2.0;
         let fade = if freq_hz >= nyquist {
             0.0
@@ -261,14 +300,38 @@ impl MeasuredHead {
         let (va, vb) = (lookup(&self.directions[a]), lookup(&self.directions[b]));
         let magnitude = (1.0 - w) * va.norm() + w * vb.norm();
         let phase = (va * (1.0 - w) + vb * w).arg();
-        let delay = (1.0 - w) * self.directions[a].delay_s[ear]
-            + w * self.directions[b].delay_s[ear]
-            - self.reference_s
-            + distance_m / SPEED_OF_SOUND;
-        C64::from_polar(
-            self.gain * magnitude * fade / distance_m,
-            phase - 2.0 * PI * freq_hz * delay,
-        )
+        let delay =
+            (1.0 - w) * self.directions[a].delay_s[ear] + w * self.directions[b].delay_s[ear];
+        C64::from_polar(magnitude * fade, phase - 2.0 * PI * freq_hz * delay)
+    }
+
+    /// The response of `ear` (0 left) at `freq_hz` for a source at SOFA azimuth
+    /// `azimuth_deg`, interpolated as the module says, in the set's own terms (level and
+    /// time as measured); `None` outside the measured directions.
+    pub fn measured(&self, azimuth_deg: f64, ear: usize, freq_hz: f64) -> Option<C64> {
+        self.neighbours(azimuth_deg)
+            .map(|sides| self.interpolated(sides, ear, freq_hz))
+    }
+
+    /// The response at a driver `distance_m` from the ear on the line of sight of a
+    /// measurement `measured_m` from it: the interpolated response made absolute (the head
+    /// transparent at low frequencies, the frontal head-centre arrival at the measurement
+    /// radius' travel time), then moved along the line: × measured/distance, delayed by the
+    /// difference over c.
+    fn response(
+        &self,
+        sides: (usize, usize, f64),
+        ear: usize,
+        (measured_m, distance_m): (f64, f64),
+        freq_hz: f64,
+    ) -> C64 {
+        let absolute = self.reference_s - self.radius_m / SPEED_OF_SOUND;
+        let moved = (distance_m - measured_m) / SPEED_OF_SOUND;
+        let shift = C64::from_polar(
+            self.gain / self.radius_m * measured_m / distance_m,
+            -2.0 * PI * freq_hz * (moved - absolute),
+        );
+        self.interpolated(sides, ear, freq_hz) * shift
     }
 }
 
@@ -277,24 +340,16 @@ impl Plant for MeasuredHead {
         let n = geometry.drivers;
         let mut data = vec![C64::new(0.0, 0.0); freqs.len() * 2 * n];
         for driver in 0..n {
-            let (azimuth, distance) = Self::driver_direction(geometry, driver);
-            // Outside the measured range, the nearest measured direction stands in;
-            // `check` tells users before a design ever gets here.
-            let sides = self.neighbours(azimuth).unwrap_or_else(|| {
-                let nearest = (0..self.directions.len())
-                    .min_by(|&i, &j| {
-                        let d = |k: usize| {
-                            let x = (self.directions[k].azimuth_deg - azimuth).rem_euclid(360.0);
-                            x.min(360.0 - x)
-                        };
-                        d(i).total_cmp(&d(j))
-                    })
-                    .unwrap_or(0);
-                (nearest, nearest, 0.0)
-            });
-            for (k, &f) in freqs.iter().enumerate() {
-                for ear in 0..2 {
-                    data[(k * 2 + ear) * n + driver] = self.response(sides, ear, distance, f);
+            for ear in 0..2 {
+                let (azimuth, measured, distance) = self.sight_line(geometry, driver, ear);
+                // Outside the measured range, the nearest measured direction stands in;
+                // `check` tells users before a design ever gets here.
+                let sides = self
+                    .neighbours(azimuth)
+                    .unwrap_or_else(|| (self.nearest(azimuth), self.nearest(azimuth), 0.0));
+                for (k, &f) in freqs.iter().enumerate() {
+                    data[(k * 2 + ear) * n + driver] =
+                        self.response(sides, ear, (measured, distance), f);
                 }
             }
         }
@@ -310,10 +365,14 @@ impl Plant for MeasuredHead {
         )
     }
 
+    fn resized(&self, _factor: f64) -> Option<Box<dyn Plant>> {
+        None
+    }
+
     fn check(&self, geometry: &Geometry) -> Result<(), String> {
         for driver in 0..geometry.drivers {
-            let (azimuth, _) = Self::driver_direction(geometry, driver);
-            if self.neighbours(azimuth).is_none() {
+            let azimuths = [0, 1].map(|ear| self.sight_line(geometry, driver, ear).0);
+            if let Some(&azimuth) = azimuths.iter().find(|a| self.neighbours(**a).is_none()) {
                 let front: Vec<f64> = self
                     .directions
                     .iter()

@@ -48,14 +48,9 @@ pub fn standard_perturbations() -> Vec<Perturbation> {
 }
 
 impl Perturbation {
-    /// The listener's geometry and head for a design made for `design_geometry` and `head`.
-    pub fn apply(&self, design_geometry: &Geometry, head: &SphereHead) -> (Geometry, SphereHead) {
-        (
-            design_geometry.with_offset(design_geometry.offset_m + self.offset_m),
-            SphereHead {
-                radius_m: head.radius_m * self.head_scale,
-            },
-        )
+    /// The listener's geometry for a design made for `design_geometry`.
+    pub fn geometry(&self, design_geometry: &Geometry) -> Geometry {
+        design_geometry.with_offset(design_geometry.offset_m + self.offset_m)
     }
 }
 
@@ -117,11 +112,25 @@ pub fn worst_separation(
     }
 }
 
-/// Separation on the design's own sphere model, moved or resized by `perturbation`.
+/// Separation on the built-in sphere, moved or resized by `perturbation`.
 pub fn perturbed_separation(design: &Design, perturbation: &Perturbation) -> Separation {
-    let geometry = design.input.settings.geometry(design.filters.outputs);
-    let (g, head) = perturbation.apply(&geometry, &SphereHead::default());
-    worst_separation(design, &head, &g, 1.0)
+    perturbed_separation_on(design, &SphereHead::default(), perturbation)
+        .expect("the sphere can be resized")
+}
+
+/// Separation heard through `plant`, the listener moved or resized by `perturbation`
+/// (`None` for a resize the plant cannot make).
+pub fn perturbed_separation_on(
+    design: &Design,
+    plant: &dyn Plant,
+    perturbation: &Perturbation,
+) -> Option<Separation> {
+    let g = perturbation.geometry(&design.input.settings.geometry(design.filters.outputs));
+    if perturbation.head_scale == 1.0 {
+        return Some(worst_separation(design, plant, &g, 1.0));
+    }
+    let head = plant.resized(perturbation.head_scale)?;
+    Some(worst_separation(design, head.as_ref(), &g, 1.0))
 }
 
 /// Target and achieved separation per third-octave band for the left input: `(centre Hz,

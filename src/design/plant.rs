@@ -123,6 +123,10 @@ pub trait Plant: Send + Sync + std::fmt::Debug {
     fn check(&self, _geometry: &Geometry) -> Result<(), String> {
         Ok(())
     }
+
+    /// The same head scaled by `factor` (the robustness figures' ±10 % heads), if this plant
+    /// can be scaled (a measured head cannot).
+    fn resized(&self, factor: f64) -> Option<Box<dyn Plant>>;
 }
 
 /// The brief's rigid sphere: ray path around the head (Woodworth in the far field), 1/r, and
@@ -214,6 +218,12 @@ impl Plant for SphereHead {
 
     fn name(&self) -> String {
         format!("sphere, radius {:.2} cm", self.radius_m * 100.0)
+    }
+
+    fn resized(&self, factor: f64) -> Option<Box<dyn Plant>> {
+        Some(Box::new(SphereHead {
+            radius_m: self.radius_m * factor,
+        }))
     }
 }
 

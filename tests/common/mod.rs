@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: seeded signals and level measures.
 #![allow(dead_code)]
 
+pub mod sofa;
+
 use atomic_float::AtomicF64;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
