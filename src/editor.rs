@@ -4,6 +4,7 @@
 //! so automation and undo go through the host; none of them needs the keyboard.
 
 mod analysis;
+mod browser;
 mod plots;
 mod shared;
 mod theme;
@@ -12,6 +13,7 @@ mod widgets;
 pub use shared::Shared;
 
 use crate::design::filterset::DesignInput;
+use crate::design::head::{HeadChoice, PlantCache};
 use crate::design::plant::{Plant, SphereHead};
 use crate::design::presets::{self, Preset};
 use crate::dsp::meters::{Meters, SILENCE_DB};
@@ -66,8 +68,10 @@ pub struct SoundstageEditor {
     shared: Arc<Shared>,
     gui: Option<GuiContext>,
     size_sync: SizeSync,
-    /// The head the plots listen with (the one the filters are designed for).
-    plant: Arc<dyn Plant>,
+    /// The heads the plots listen with (the one the filters are designed for).
+    plants: PlantCache,
+    /// The SOFA file browser.
+    browser: browser::Browser,
     analyses: AnalysisCache,
     view: View,
     polar_hz: f64,
@@ -93,7 +97,8 @@ pub fn create(
         shared,
         gui: None,
         size_sync: SizeSync::Pending,
-        plant: Arc::new(SphereHead::default()),
+        plants: PlantCache::default(),
+        browser: browser::Browser::default(),
         analyses: AnalysisCache::default(),
         view: View::Cancellation,
         polar_hz: 1000.0,
@@ -123,15 +128,25 @@ impl NiceEguiApp for SoundstageEditor {
         let (outputs, sample_rate) = self.shared.active();
         let settings = self.params.settings();
         let ctx = ui.ctx().clone();
+        let geometry = settings.geometry(outputs);
+        // The plots listen with the head the filters are designed for; while it cannot serve
+        // (the designer says why), with the sphere the last good design fell back to.
+        let plant: Arc<dyn Plant> = self
+            .plants
+            .get(&self.params.head_choice())
+            .ok()
+            .filter(|p| p.check(&geometry).is_ok())
+            .unwrap_or_else(|| Arc::new(SphereHead::default()));
         self.analyses.request(
             DesignInput {
                 settings,
                 outputs,
                 sample_rate,
             },
-            self.plant.clone(),
+            plant,
             move || ctx.request_repaint(),
         );
+        self.browser.show(ui.ctx(), &self.params);
         let setter = gui.param_setter();
         ResizableWindow::new("soundstage-editor")
             .min_size(egui::vec2(MIN_SIZE.0, MIN_SIZE.1))
@@ -156,7 +171,11 @@ impl SoundstageEditor {
         let centre = (body.x - left - meters - 16.0).max(200.0);
         ui.horizontal_top(|ui| {
             ui.allocate_ui(vec2(left, body.y), |ui| {
-                ui.vertical(|ui| controls(ui, &self.params, setter, left));
+                ui.vertical(|ui| {
+                    controls(ui, &self.params, setter, left);
+                    ui.add_space(8.0);
+                    self.head_controls(ui);
+                });
             });
             ui.allocate_ui(vec2(centre, body.y), |ui| {
                 ui.vertical(|ui| self.predictions(ui, vec2(centre, body.y), outputs));
@@ -230,6 +249,55 @@ impl SoundstageEditor {
                 }
             });
         });
+    }
+
+    /// The head the filters are designed for: the sphere or a measured one, the loaded
+    /// set's name, the browser to load one, and why the last change could not be designed.
+    fn head_controls(&mut self, ui: &mut egui::Ui) {
+        ui.label(egui::RichText::new("Head").size(15.0).strong());
+        let choice = self.params.head_choice();
+        ui.horizontal(|ui| {
+            let sphere = ui
+                .selectable_label(!choice.measured || choice.set.is_none(), "Sphere")
+                .on_hover_text("The built-in rigid-sphere head: a generic listener");
+            if sphere.clicked() && choice.measured {
+                self.params.set_head_choice(HeadChoice {
+                    measured: false,
+                    ..choice.clone()
+                });
+            }
+            let measured = ui
+                .add_enabled(
+                    choice.set.is_some(),
+                    egui::Button::selectable(choice.measured && choice.set.is_some(), "Measured"),
+                )
+                .on_hover_text("The measured head last loaded (its data travels in the session)");
+            if measured.clicked() && !choice.measured {
+                self.params.set_head_choice(HeadChoice {
+                    measured: true,
+                    ..choice.clone()
+                });
+            }
+            if ui
+                .add_enabled(!self.browser.busy(), egui::Button::new("Load SOFA…"))
+                .on_hover_text(
+                    "Design for a measured head (a dummy head, or your own HRTFs) from a SOFA file",
+                )
+                .clicked()
+            {
+                self.browser.open();
+            }
+        });
+        let name = choice
+            .set
+            .as_ref()
+            .map_or("no measured head loaded".to_string(), |s| {
+                format!("loaded: {}", s.name)
+            });
+        ui.label(egui::RichText::new(name).color(theme::TEXT_DIM).size(12.0));
+        if let Some(why) = self.shared.problem() {
+            ui.colored_label(theme::LIMIT, format!("kept the last design: {why}"));
+        }
     }
 
     /// The geometry view, the view selector and the selected plot.

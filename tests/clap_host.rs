@@ -8,6 +8,8 @@
 //! with `--features assert_process_allocs` in a debug build, every `process()` call here is
 //! also checked for allocations by the framework (a violation aborts the test).
 
+mod common;
+
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
 use std::io::Cursor;
@@ -1534,4 +1536,98 @@ fn switching_the_headphone_preview_or_bypass_during_playback_does_not_click() {
         assert!(step <= 1.25, "{name} clicks: step {step:.2}x");
         assert!(excess <= 6.0, "{name} clicks: {excess:.1} dB broadband");
     }
+}
+
+/// A session saved with a measured head reopens on a machine without the SOFA file: the state
+/// carries the head's data, and the plugin plays exactly what the offline render designed for
+/// that head plays.
+#[test]
+fn a_session_with_a_measured_head_reopens_without_the_file() {
+    use common::sofa::{self, Extras, Head};
+    use soundstage::design::head::{HeadChoice, StoredSet};
+    use soundstage::design::measured::MeasuredHead;
+    use soundstage::design::settings::Settings;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("head.sofa");
+    sofa::write(
+        &file,
+        "synthetic",
+        &sofa::measurements(Head::Synthetic, 5.0),
+        &Extras::default(),
+    );
+    let set = soundstage::design::sofa::read(&file).unwrap();
+    let choice = HeadChoice {
+        measured: true,
+        set: Some(Arc::new(StoredSet::from_set(&set))),
+    };
+    // The laptop preset's geometry, as a host would have saved it.
+    let laptop = soundstage::design::presets::find("laptop").unwrap();
+    let settings = laptop.apply(&Settings::default());
+    let state = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "params": {
+            "spacing": {"f32": 30.0}, "dist": {"f32": 0.5}, "vangle": {"f32": 30.0},
+            "bassx": {"f32": 150.0}, "mode": {"string": "speakers"},
+        },
+        "fields": {
+            "head": serde_json::to_string(&choice).unwrap(),
+            "state-version": "1",
+        },
+    })
+    .to_string();
+    std::fs::remove_file(&file).unwrap();
+    let mut blob = (state.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(state.as_bytes());
+    let mut session = Session::new();
+    session
+        .exts
+        .state
+        .unwrap()
+        .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
+        .expect("the state loads");
+    pump_main_thread(&mut session.instance);
+    let layout = session.select(2);
+    let input = tone_on_a_floor(48_000);
+    let job = Job {
+        input: input.clone(),
+        blocks: vec![512, 77, 1024],
+        events: vec![],
+        realtime: false,
+    };
+    let (latency, heard) = session.run(&layout, 48_000.0, &job);
+    // The head as the state carries it (its responses trimmed where they have decayed).
+    let stored = choice.set.as_ref().unwrap().to_set().unwrap();
+    let head = MeasuredHead::new(&stored);
+    let (mut engine, _) = soundstage::render::engine_for(&settings, 2, 48_000.0, &head);
+    let offline = soundstage::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
+    let latency = latency as usize;
+    let mut err = 0.0f64;
+    let mut power = 0.0f64;
+    for c in 0..2 {
+        for (a, b) in heard[c][latency..].iter().zip(&offline[c]) {
+            err += ((a - b) as f64).powi(2);
+            power += (*b as f64).powi(2);
+        }
+    }
+    let mut saved = Vec::new();
+    session
+        .exts
+        .state
+        .unwrap()
+        .save(&session.instance.plugin_handle(), &mut saved)
+        .expect("state save");
+    let json: serde_json::Value = serde_json::from_slice(&saved[8..]).unwrap();
+    let kept: HeadChoice = serde_json::from_str(json["fields"]["head"].as_str().unwrap()).unwrap();
+    let null = 10.0 * (err / power).log10();
+    println!(
+        "measured head in the state: {} bytes of state in all, plugin against the offline render {null:.1} dB",
+        saved.len()
+    );
+    assert!(
+        null <= -100.0,
+        "the plugin plays another design: {null:.1} dB"
+    );
+    assert_eq!(kept, choice, "saving again keeps the measured head");
+    assert!(saved.len() < 250_000, "{} bytes", saved.len());
 }

@@ -9,11 +9,12 @@ use crate::design::filterset::{design, DesignInput};
 use crate::design::plant::Plant;
 use std::sync::{Arc, Mutex};
 
-/// The latest analysis and whether one is being computed.
+/// The latest analysis (with the head it listened through) and whether one is being
+/// computed.
 #[derive(Default)]
 struct State {
-    latest: Option<Arc<Analysis>>,
-    running: Option<DesignInput>,
+    latest: Option<(Arc<dyn Plant>, Arc<Analysis>)>,
+    running: bool,
 }
 
 /// Cached analyses, computed off the GUI and audio threads.
@@ -25,7 +26,7 @@ pub struct AnalysisCache {
 impl AnalysisCache {
     /// The newest finished analysis, if any.
     pub fn latest(&self) -> Option<Arc<Analysis>> {
-        self.lock().latest.clone()
+        self.lock().latest.as_ref().map(|(_, a)| a.clone())
     }
 
     /// Makes sure an analysis of `input` exists or is on its way; `done` runs (on the worker
@@ -38,11 +39,14 @@ impl AnalysisCache {
     ) {
         {
             let mut state = self.lock();
-            let current = state.latest.as_ref().map(|a| a.input);
-            if state.running.is_some() || current == Some(input) {
+            let current = state
+                .latest
+                .as_ref()
+                .is_some_and(|(head, a)| a.input == input && Arc::ptr_eq(head, &plant));
+            if state.running || current {
                 return;
             }
-            state.running = Some(input);
+            state.running = true;
         }
         let cache = self.clone();
         let spawned = std::thread::Builder::new()
@@ -52,14 +56,14 @@ impl AnalysisCache {
                 let analysis = Arc::new(analyse(&made, plant.as_ref()));
                 {
                     let mut state = cache.lock();
-                    state.latest = Some(analysis);
-                    state.running = None;
+                    state.latest = Some((plant, analysis));
+                    state.running = false;
                 }
                 done();
             });
         if spawned.is_err() {
             // No thread to be had: keep the last plots and try again on a later frame.
-            self.lock().running = None;
+            self.lock().running = false;
         }
     }
 

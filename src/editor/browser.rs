@@ -1,0 +1,206 @@
+//! A file browser drawn by the editor itself (a native dialog would fight the host for the
+//! window and the keyboard): folders and `.sofa` files, clicked, never typed. Loading runs
+//! on a thread of its own; the audio keeps the last good design meanwhile.
+
+use super::theme;
+use crate::design::head::{HeadChoice, StoredSet};
+use crate::params::SoundstageParams;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// One entry of the listed folder.
+#[derive(Clone, Debug)]
+struct Entry {
+    name: String,
+    path: PathBuf,
+    folder: bool,
+}
+
+/// What a load finished with.
+type Outcome = Result<String, String>;
+
+/// The browser's state, kept across frames (and editor openings).
+pub struct Browser {
+    open: bool,
+    folder: PathBuf,
+    entries: Vec<Entry>,
+    listing_error: Option<String>,
+    /// The load in progress, or its outcome once the thread is done.
+    loading: Option<Arc<Mutex<Option<Outcome>>>>,
+    /// The outcome of the last load, shown until the next.
+    last: Option<Outcome>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        let folder = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/"));
+        Self {
+            open: false,
+            folder,
+            entries: Vec::new(),
+            listing_error: None,
+            loading: None,
+            last: None,
+        }
+    }
+}
+
+/// Folders first, then SOFA files, each sorted; hidden entries left out.
+fn list(folder: &Path) -> Result<Vec<Entry>, String> {
+    let mut entries: Vec<Entry> = std::fs::read_dir(folder)
+        .map_err(|e| format!("cannot list {}: {e}", folder.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let path = e.path();
+            let folder = path.is_dir();
+            let sofa = path
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("sofa"));
+            (!name.starts_with('.') && (folder || sofa)).then_some(Entry { name, path, folder })
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        b.folder
+            .cmp(&a.folder)
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+    });
+    Ok(entries)
+}
+
+impl Browser {
+    /// Opens the browser on its folder.
+    pub fn open(&mut self) {
+        self.open = true;
+        self.go(self.folder.clone());
+    }
+
+    fn go(&mut self, folder: PathBuf) {
+        match list(&folder) {
+            Ok(entries) => {
+                self.entries = entries;
+                self.listing_error = None;
+                self.folder = folder;
+            }
+            Err(why) => self.listing_error = Some(why),
+        }
+    }
+
+    /// Whether a file is being read.
+    pub fn busy(&self) -> bool {
+        self.loading.is_some()
+    }
+
+    /// Reads `path` on a thread; on success the set becomes the head designed for.
+    fn load(&mut self, path: PathBuf, params: Arc<SoundstageParams>, ctx: egui::Context) {
+        let slot = Arc::new(Mutex::new(None));
+        self.loading = Some(slot.clone());
+        let spawned = std::thread::Builder::new()
+            .name("soundstage-sofa".into())
+            .spawn(move || {
+                let outcome = crate::design::sofa::read(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+                    .map(|set| {
+                        let name = set.name.clone();
+                        params.set_head_choice(HeadChoice {
+                            measured: true,
+                            set: Some(Arc::new(StoredSet::from_set(&set))),
+                        });
+                        name
+                    });
+                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
+                ctx.request_repaint();
+            });
+        if let Err(e) = spawned {
+            self.loading = None;
+            self.last = Some(Err(format!("cannot start reading: {e}")));
+        }
+    }
+
+    /// Picks up a finished load.
+    fn poll(&mut self) {
+        let done = self
+            .loading
+            .as_ref()
+            .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+        if let Some(outcome) = done {
+            if outcome.is_ok() {
+                self.open = false;
+            }
+            self.last = Some(outcome);
+            self.loading = None;
+        }
+    }
+
+    /// Draws the browser window when it is open.
+    pub fn show(&mut self, ctx: &egui::Context, params: &Arc<SoundstageParams>) {
+        self.poll();
+        if !self.open {
+            return;
+        }
+        let mut open = self.open;
+        let mut go_to = None;
+        let mut chosen = None;
+        egui::Window::new("Load a measured head (SOFA, SimpleFreeFieldHRIR)")
+            .open(&mut open)
+            .collapsible(false)
+            .default_size(egui::vec2(520.0, 420.0))
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Up").clicked() {
+                        go_to = self.folder.parent().map(Path::to_path_buf);
+                    }
+                    if ui.button("Home").clicked() {
+                        go_to = std::env::var_os("HOME").map(PathBuf::from);
+                    }
+                    ui.label(
+                        egui::RichText::new(self.folder.display().to_string())
+                            .color(theme::TEXT_DIM),
+                    );
+                });
+                ui.separator();
+                if let Some(why) = &self.listing_error {
+                    ui.colored_label(theme::LIMIT, why);
+                }
+                egui::ScrollArea::vertical()
+                    .max_height(300.0)
+                    .show(ui, |ui| {
+                        for entry in &self.entries {
+                            let label = if entry.folder {
+                                format!("{}/", entry.name)
+                            } else {
+                                entry.name.clone()
+                            };
+                            if ui.selectable_label(false, label).clicked() {
+                                if entry.folder {
+                                    go_to = Some(entry.path.clone());
+                                } else {
+                                    chosen = Some(entry.path.clone());
+                                }
+                            }
+                        }
+                        if self.entries.is_empty() && self.listing_error.is_none() {
+                            ui.label(
+                                egui::RichText::new("no folders or .sofa files here")
+                                    .color(theme::TEXT_DIM),
+                            );
+                        }
+                    });
+                ui.separator();
+                if self.busy() {
+                    ui.label("reading…");
+                } else if let Some(Err(why)) = &self.last {
+                    ui.colored_label(theme::LIMIT, why);
+                }
+            });
+        self.open = open;
+        if let Some(folder) = go_to {
+            self.go(folder);
+        }
+        if let (Some(path), false) = (chosen, self.busy()) {
+            self.load(path, params.clone(), ctx.clone());
+        }
+    }
+}
