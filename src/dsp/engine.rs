@@ -105,9 +105,14 @@ pub struct Engine {
     /// The dry input for the driver feeds during the current chunk: the latency less the
     /// output stage, which delays the feeds by the rest.
     dry_feed: [Vec<f32>; 2],
-    /// Per output, the driver feed's recent past (ear_taps − 1 samples) and the current
-    /// chunk: the output stage reads its delayed feed, or its ear responses, from here.
+    /// Per output, the driver feed's recent past: a ring of `ear_taps + hop` samples stored
+    /// twice over, so that the window the output stage reads (its delayed feed, or the span
+    /// its ear responses convolve) is always one contiguous slice.
     feed_history: Vec<Vec<f32>>,
+    /// Where the next feed sample goes in the ring.
+    feed_pos: usize,
+    /// One output's feed for the current chunk, on its way into the ring.
+    feed_scratch: Vec<f32>,
     /// Per output, what the output stage makes of the current chunk.
     staged: Vec<Vec<f32>>,
     /// The left and right ear of the headphone preview for the current chunk.
@@ -181,7 +186,9 @@ impl Engine {
             dry: [vec![0.0; latency], vec![0.0; latency]],
             dry_out: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
             dry_feed: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
-            feed_history: vec![vec![0.0; layout.ear_taps() - 1 + layout.hop]; outputs],
+            feed_history: vec![vec![0.0; 2 * (layout.ear_taps() + layout.hop)]; outputs],
+            feed_pos: 0,
+            feed_scratch: vec![0.0; layout.hop],
             staged: vec![vec![0.0; layout.hop]; outputs],
             ear_scratch: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
             since_install: usize::MAX,
@@ -354,11 +361,15 @@ impl Engine {
         while i < len {
             let room = (hop - self.fill).min(len - i);
             let (l, r) = (&input[0][i..i + room], &input[1][i..i + room]);
-            let clean = l
-                .iter()
-                .zip(r)
-                .position(|(a, b)| !(a.abs() <= MAX_INPUT && b.abs() <= MAX_INPUT))
-                .unwrap_or(room);
+            let sane = |(a, b): (&f32, &f32)| a.abs() <= MAX_INPUT && b.abs() <= MAX_INPUT;
+            // A branch-free pass over the chunk first (it vectorises); only a chunk that holds
+            // a corrupt sample is searched for it.
+            let all_sane = l.iter().zip(r).fold(true, |ok, pair| ok & sane(pair));
+            let clean = if all_sane {
+                room
+            } else {
+                l.iter().zip(r).position(|pair| !sane(pair)).unwrap_or(room)
+            };
             if clean > 0 {
                 self.run_chunk(&l[..clean], &r[..clean], output, i);
                 i += clean;
@@ -490,15 +501,14 @@ impl Engine {
     fn stage(&mut self, n: usize) {
         let hop = self.layout.hop;
         let taps = self.layout.ear_taps();
-        let past = taps - 1;
+        let ring = taps + hop;
         let delay = self.layout.output_delay;
         let last = self.outputs - 1;
         let ready_at = self.ready_segment * hop + self.fill;
+        let start = self.feed_pos;
         for o in 0..self.outputs {
-            let history = &mut self.feed_history[o];
-            let ready = &self.overlap[o][ready_at..ready_at + n];
-            let feed = &mut history[past..past + n];
-            feed.copy_from_slice(ready);
+            let feed = &mut self.feed_scratch[..n];
+            feed.copy_from_slice(&self.overlap[o][ready_at..ready_at + n]);
             let dry = match o {
                 0 => Some(&self.dry_feed[0][..n]),
                 _ if o == last => Some(&self.dry_feed[1][..n]),
@@ -509,17 +519,32 @@ impl Engine {
                     *f += d;
                 }
             }
-            self.staged[o][..n].copy_from_slice(&history[past - delay..past - delay + n]);
+            let history = &mut self.feed_history[o];
+            let mut done = 0;
+            while done < n {
+                // A run that does not wrap around the ring, written to both copies.
+                let p = (start + done) % ring;
+                let run = (ring - p).min(n - done);
+                history[p..p + run].copy_from_slice(&feed[done..done + run]);
+                history[p + ring..p + ring + run].copy_from_slice(&feed[done..done + run]);
+                done += run;
+            }
+            // The delayed feed: the samples `delay` before this chunk's, one contiguous run
+            // (the ring is longer than a hop, and stored twice).
+            let from = (start + ring - delay) % ring;
+            self.staged[o][..n].copy_from_slice(&history[from..from + n]);
         }
         let previewing = !(self.preview.is_settled() && self.preview.target() == 0.0);
         if previewing {
             let fading = self.previous.is_some() && self.since_install < hop;
             for ear in 0..2 {
                 for j in 0..n {
-                    let mut heard = ears_of(&self.current, ear, &self.feed_history, j, taps);
+                    // The window of `taps` samples ending with sample j, in the doubled ring.
+                    let window = (start + j) % ring + ring + 1 - taps;
+                    let mut heard = ears_of(&self.current, ear, &self.feed_history, window, taps);
                     if let (true, Some(prev)) = (fading, &self.previous) {
                         let q = self.since_install.saturating_add(j).min(hop) as f32 / hop as f32;
-                        let before = ears_of(prev, ear, &self.feed_history, j, taps);
+                        let before = ears_of(prev, ear, &self.feed_history, window, taps);
                         heard = before + (heard - before) * q;
                     }
                     self.ear_scratch[ear][j] = heard;
@@ -538,9 +563,7 @@ impl Engine {
             }
         }
         self.since_install = self.since_install.saturating_add(n);
-        for history in &mut self.feed_history {
-            history.copy_within(n..n + past, 0);
-        }
+        self.feed_pos = (start + n) % ring;
     }
 
     /// One STFT frame: analysis, upmix, filter matrix, synthesis, overlap-add.
@@ -739,16 +762,17 @@ fn ring_read(ring: &[f32], from: usize, out: &mut [f32]) {
     out[first..].copy_from_slice(&ring[..rest]);
 }
 
-/// What ear `ear` hears at sample `j` of the current chunk through `set`'s ear responses:
-/// the sum over drivers of each driver's feed history convolved with its response.
+/// What ear `ear` hears through `set`'s ear responses from the feed window starting at
+/// `window` in each driver's history: the sum over drivers of each window convolved with its
+/// (time-reversed) response.
 #[inline]
-fn ears_of(set: &FilterSet, ear: usize, history: &[Vec<f32>], j: usize, taps: usize) -> f32 {
+fn ears_of(set: &FilterSet, ear: usize, history: &[Vec<f32>], window: usize, taps: usize) -> f32 {
     history
         .iter()
         .enumerate()
         .map(|(driver, feed)| {
             let response = set.ear_response(ear, driver);
-            feed[j..j + taps]
+            feed[window..window + taps]
                 .iter()
                 .zip(response)
                 .map(|(x, h)| *x as f64 * *h as f64)
