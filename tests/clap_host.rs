@@ -8,7 +8,13 @@
 //! with `--features assert_process_allocs` in a debug build, every `process()` call here is
 //! also checked for allocations by the framework (a violation aborts the test).
 
-mod common;
+// Only the SOFA writer of the shared test helpers: the rest installs a counting global
+// allocator, which a build with `assert_process_allocs` (whose own allocator checks the
+// plugin) must not have twice.
+// Shared helpers: this file uses some of them.
+#[allow(dead_code)]
+#[path = "common/sofa.rs"]
+mod sofa;
 
 use std::cell::Cell;
 use std::ffi::{CStr, CString};
@@ -1543,7 +1549,7 @@ fn switching_the_headphone_preview_or_bypass_during_playback_does_not_click() {
 /// that head plays.
 #[test]
 fn a_session_with_a_measured_head_reopens_without_the_file() {
-    use common::sofa::{self, Extras, Head};
+    use sofa::{Extras, Head};
     use soundstage::design::head::{HeadChoice, StoredSet};
     use soundstage::design::measured::MeasuredHead;
     use soundstage::design::settings::Settings;
