@@ -1280,38 +1280,12 @@ fn redesigns_crossfade_without_clicks_and_are_heard_promptly() {
 }
 
 /// Switching modes during playback (speakers → binaural → headphones → speakers) keeps the
-/// latency and crossfades between the designs: no click.
+/// latency and crossfades between the designs: no click. Paced in real time, so that the
+/// designer thread delivers each mode's design as it would in a host.
 #[test]
 fn switching_modes_during_playback_crossfades_without_a_click() {
-    let mut session = Session::new();
-    let mode = session.param("Mode");
-    let layout = session.select(2);
-    let len = 3 * 48_000;
-    let input = tone_on_a_floor(len);
-    let mut run = |events: Vec<(usize, ClapId, f64)>| {
-        let job = Job {
-            input: input.clone(),
-            blocks: vec![512],
-            events,
-            realtime: true,
-        };
-        session.run(&layout, 48_000.0, &job)
-    };
-    let steady: Vec<(u32, Vec<Vec<f32>>)> =
-        (0..3).map(|m| run(vec![(0, mode.id, m as f64)])).collect();
-    let events = vec![
-        (0, mode.id, 0.0),
-        (36_000, mode.id, 2.0),
-        (72_000, mode.id, 1.0),
-        (108_000, mode.id, 0.0),
-    ];
-    let (latency, switched) = run(events);
-    assert!(
-        steady.iter().all(|(l, _)| *l == latency),
-        "every mode has the same latency"
-    );
-    let outs: Vec<&[Vec<f32>]> = steady.iter().map(|(_, o)| o.as_slice()).collect();
-    let (step, excess) = click_figures(&switched, &outs, 24_000..len - 2048);
+    let switches = [(36_000, 2.0), (72_000, 1.0), (108_000, 0.0)];
+    let (step, excess) = switching_figures("Mode", &[0.0, 1.0, 2.0], &switches, true);
     println!("mode switches: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
     assert!(step <= 1.25, "a mode switch clicks: step {step:.2}x");
     assert!(
@@ -1496,9 +1470,15 @@ fn the_editor_opens_and_closes_fifty_times_without_leaking_at_one_and_two_times_
     );
 }
 
-/// A switch parameter toggled during playback: the latency stays, and the outputs crossfade
-/// between the two states without a click. Returns the click figures.
-fn switching_figures(name: &str) -> (f32, f64) {
+/// The parameter `name` switched during playback between the host values `states` (first
+/// at the start, then `switches`: sample and value): every state has the same latency, each
+/// changes the sound, and the click figures of the switched run against the steady states.
+fn switching_figures(
+    name: &str,
+    states: &[f64],
+    switches: &[(usize, f64)],
+    realtime: bool,
+) -> (f32, f64) {
     let mut session = Session::new();
     let switch = session.param(name);
     let layout = session.select(2);
@@ -1509,35 +1489,42 @@ fn switching_figures(name: &str) -> (f32, f64) {
             input: input.clone(),
             blocks: vec![480],
             events,
-            realtime: false,
+            realtime,
         };
         session.run(&layout, 48_000.0, &job)
     };
-    let (latency_off, off) = run(vec![(0, switch.id, 0.0)]);
-    let (latency_on, on) = run(vec![(0, switch.id, 1.0)]);
-    let toggles: Vec<(usize, ClapId, f64)> = (0..5)
-        .map(|i| (30_000 + i * 20_000, switch.id, ((i + 1) % 2) as f64))
-        .collect();
-    let (latency, switched) = run(toggles);
-    assert_eq!(
-        (latency_off, latency_on),
-        (latency, latency),
-        "{name} keeps the latency"
-    );
-    let differs = off[0]
+    let steady: Vec<(u32, Vec<Vec<f32>>)> = states
         .iter()
-        .zip(&on[0])
-        .skip(24_000)
-        .any(|(a, b)| (a - b).abs() > 1e-3);
-    assert!(differs, "{name} changes what comes out");
-    click_figures(&switched, &[&off, &on], 24_000..len - 2048)
+        .map(|&v| run(vec![(0, switch.id, v)]))
+        .collect();
+    let events = std::iter::once((0, switch.id, states[0]))
+        .chain(switches.iter().map(|&(at, v)| (at, switch.id, v)))
+        .collect();
+    let (latency, switched) = run(events);
+    assert!(
+        steady.iter().all(|(l, _)| *l == latency),
+        "every {name} state has the same latency"
+    );
+    for (v, (_, out)) in states.iter().zip(&steady).skip(1) {
+        let differs = out[0]
+            .iter()
+            .zip(&steady[0].1[0])
+            .skip(24_000)
+            .any(|(a, b)| (a - b).abs() > 1e-3);
+        assert!(differs, "{name} = {v} changes what comes out");
+    }
+    let outs: Vec<&[Vec<f32>]> = steady.iter().map(|(_, o)| o.as_slice()).collect();
+    click_figures(&switched, &outs, 24_000..len - 2048)
 }
 
 /// The headphone preview and bypass, switched during playback, crossfade without a click.
 #[test]
 fn switching_the_headphone_preview_or_bypass_during_playback_does_not_click() {
+    let toggles: Vec<(usize, f64)> = (0..5)
+        .map(|i| (30_000 + i * 20_000, ((i + 1) % 2) as f64))
+        .collect();
     for name in ["Headphone preview", "Bypass"] {
-        let (step, excess) = switching_figures(name);
+        let (step, excess) = switching_figures(name, &[0.0, 1.0], &toggles, false);
         println!("{name} switches: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
         assert!(step <= 1.25, "{name} clicks: step {step:.2}x");
         assert!(excess <= 6.0, "{name} clicks: {excess:.1} dB broadband");

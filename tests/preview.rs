@@ -81,14 +81,10 @@ fn the_ear_responses_are_the_head_model() {
     use soundstage::design::simulate::ear_firs;
     let layout = FrameLayout::for_sample_rate(SR);
     let taps = layout.ear_taps();
-    for id in [
-        "studio-monitors",
-        "desktop",
-        "laptop",
-        "smart-speaker",
-        "soundbar",
-    ] {
-        let preset = presets::find(id).unwrap();
+    let speaker_presets = presets::with_mode(Mode::Speakers);
+    assert_eq!(speaker_presets.len(), 5, "every speaker preset is checked");
+    for preset in &speaker_presets {
+        let id = preset.id.as_str();
         let settings = preset.apply(&Settings::default());
         let geometry = settings.geometry(preset.outputs);
         let fine = 8192;

@@ -149,14 +149,10 @@ fn designing_from_the_sphere_written_as_sofa_matches_the_built_in_sphere() {
     let sphere = SphereHead::default();
     let far = MeasuredHead::new(&read(&written(&dir, "sphere-1.5m", Head::Sphere, 5.0).0).unwrap());
     let mut failures = Vec::new();
-    for id in [
-        "studio-monitors",
-        "desktop",
-        "laptop",
-        "smart-speaker",
-        "soundbar",
-    ] {
-        let preset = presets::find(id).unwrap();
+    let speaker_presets = presets::with_mode(Mode::Speakers);
+    assert_eq!(speaker_presets.len(), 5, "every speaker preset is checked");
+    for preset in &speaker_presets {
+        let id = preset.id.as_str();
         let settings = Settings {
             mode: Mode::Binaural,
             ..preset.apply(&Settings::default())

@@ -48,6 +48,12 @@ pub fn all() -> Vec<Preset> {
         .collect()
 }
 
+/// The presets for one output target, so that checks over "every speaker geometry" follow the
+/// preset files rather than a list copied beside them.
+pub fn with_mode(mode: Mode) -> Vec<Preset> {
+    all().into_iter().filter(|p| p.mode == mode).collect()
+}
+
 /// The preset with this id, if any.
 pub fn find(id: &str) -> Option<Preset> {
     all().into_iter().find(|p| p.id == id)

@@ -278,6 +278,11 @@ fn source_positions(file: &File, m: usize) -> Result<Vec<(f64, f64, f64)>, SofaE
     let units = attr(&attrs, "Units")
         .unwrap_or_default()
         .to_ascii_lowercase();
+    let metres = if units.contains("centimet") {
+        0.01
+    } else {
+        1.0
+    };
     let row = |i: usize| {
         let j = if rows == 1 { 0 } else { i };
         (values[3 * j], values[3 * j + 1], values[3 * j + 2])
@@ -298,11 +303,6 @@ fn source_positions(file: &File, m: usize) -> Result<Vec<(f64, f64, f64)>, SofaE
             } else {
                 1.0
             };
-            let metres = if units.contains("centimet") {
-                0.01
-            } else {
-                1.0
-            };
             Ok((0..m)
                 .map(|i| {
                     let (az, el, r) = row(i);
@@ -310,23 +310,16 @@ fn source_positions(file: &File, m: usize) -> Result<Vec<(f64, f64, f64)>, SofaE
                 })
                 .collect())
         }
-        "cartesian" => {
-            let metres = if units.contains("centimet") {
-                0.01
-            } else {
-                1.0
-            };
-            Ok((0..m)
-                .map(|i| {
-                    let (x, y, z) = row(i);
-                    let (x, y, z) = (x * metres, y * metres, z * metres);
-                    let r = (x * x + y * y + z * z).sqrt();
-                    let az = y.atan2(x).to_degrees();
-                    let el = z.atan2(x.hypot(y)).to_degrees();
-                    (az, el, r)
-                })
-                .collect())
-        }
+        "cartesian" => Ok((0..m)
+            .map(|i| {
+                let (x, y, z) = row(i);
+                let (x, y, z) = (x * metres, y * metres, z * metres);
+                let r = (x * x + y * y + z * z).sqrt();
+                let az = y.atan2(x).to_degrees();
+                let el = z.atan2(x.hypot(y)).to_degrees();
+                (az, el, r)
+            })
+            .collect()),
         other => Err(SofaError::Units {
             what: "SourcePosition",
             found: other.to_string(),
