@@ -1,6 +1,7 @@
 //! The cost of `process()`: 2→2 and 2→3 at 48 kHz for host blocks of 32, 64, 512 and 4096
-//! samples, against a bare STFT analysis/synthesis of the same frame size (the floor of this
-//! architecture: two forward and two inverse FFTs per hop, windowing and overlap-add), and the
+//! samples, against a bare STFT analysis/synthesis of the same frame size and outputs (the
+//! floor of this architecture: two forward FFTs and one inverse per output per hop,
+//! windowing and overlap-add), and the
 //! design time per preset that decides how soon a parameter move is heard.
 //! Run with `cargo bench --bench process`; the summary prints multiples of real time.
 
@@ -21,20 +22,22 @@ const SR: f64 = 48_000.0;
 /// Audio per measured iteration: one second.
 const SECONDS: usize = 1;
 
-/// The floor: what any STFT processor with this frame layout must spend.
+/// The floor: what any STFT processor with this frame layout and output count must spend.
 struct BareStft {
     layout: FrameLayout,
     forward: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
     inverse: std::sync::Arc<dyn realfft::ComplexToReal<f32>>,
     window: Vec<f32>,
     time: Vec<f32>,
-    spectrum: Vec<realfft::num_complex::Complex32>,
+    spectra: [Vec<realfft::num_complex::Complex32>; 2],
+    /// The spectrum one output's inverse FFT consumes.
+    synthesis: Vec<realfft::num_complex::Complex32>,
     scratch: Vec<realfft::num_complex::Complex32>,
-    overlap: [Vec<f32>; 2],
+    overlap: Vec<Vec<f32>>,
 }
 
 impl BareStft {
-    fn new() -> Self {
+    fn new(outputs: usize) -> Self {
         let layout = FrameLayout::for_sample_rate(SR);
         let mut planner = RealFftPlanner::<f32>::new();
         let forward = planner.plan_fft_forward(layout.fft_len);
@@ -48,44 +51,47 @@ impl BareStft {
                 })
                 .collect(),
             time: vec![0.0; layout.fft_len],
-            spectrum: forward.make_output_vec(),
+            spectra: [forward.make_output_vec(), forward.make_output_vec()],
+            synthesis: forward.make_output_vec(),
             scratch,
-            overlap: [vec![0.0; layout.fft_len], vec![0.0; layout.fft_len]],
+            overlap: vec![vec![0.0; layout.fft_len]; outputs],
             forward,
             inverse,
             layout,
         }
     }
 
-    /// One second of hops over `input` (stereo): analysis, synthesis, overlap-add.
-    fn run(&mut self, input: &[Vec<f32>; 2], output: &mut [Vec<f32>; 2]) {
+    /// One second of hops over `input` (stereo): analysis of both channels, synthesis of
+    /// every output (from the left or right spectrum in turn), overlap-add.
+    fn run(&mut self, input: &[Vec<f32>; 2], output: &mut [Vec<f32>]) {
         let (w, hop, n) = (self.layout.frame_len, self.layout.hop, self.layout.fft_len);
         let mut start = 0;
         while start + w <= input[0].len() {
-            for ch in 0..2 {
+            for (ch, spectrum) in self.spectra.iter_mut().enumerate() {
                 for i in 0..w {
                     self.time[i] = input[ch][start + i] * self.window[i];
                 }
                 self.time[w..].fill(0.0);
-                let _ = self.forward.process_with_scratch(
-                    &mut self.time,
-                    &mut self.spectrum,
-                    &mut self.scratch,
-                );
-                let last = self.spectrum.len() - 1;
-                self.spectrum[0].im = 0.0;
-                self.spectrum[last].im = 0.0;
+                let _ =
+                    self.forward
+                        .process_with_scratch(&mut self.time, spectrum, &mut self.scratch);
+            }
+            for (o, (overlap, out)) in self.overlap.iter_mut().zip(output.iter_mut()).enumerate() {
+                self.synthesis.copy_from_slice(&self.spectra[o % 2]);
+                let last = self.synthesis.len() - 1;
+                self.synthesis[0].im = 0.0;
+                self.synthesis[last].im = 0.0;
                 let _ = self.inverse.process_with_scratch(
-                    &mut self.spectrum,
+                    &mut self.synthesis,
                     &mut self.time,
                     &mut self.scratch,
                 );
-                for (o, t) in self.overlap[ch].iter_mut().zip(&self.time) {
-                    *o += t;
+                for (acc, t) in overlap.iter_mut().zip(&self.time) {
+                    *acc += t;
                 }
-                output[ch][start..start + hop].copy_from_slice(&self.overlap[ch][..hop]);
-                self.overlap[ch].copy_within(hop..n, 0);
-                self.overlap[ch][n - hop..].fill(0.0);
+                out[start..start + hop].copy_from_slice(&overlap[..hop]);
+                overlap.copy_within(hop..n, 0);
+                overlap[n - hop..].fill(0.0);
             }
             start += hop;
         }
@@ -134,41 +140,83 @@ fn bench(c: &mut Criterion) {
             }
             report.push((
                 format!("2->{outputs} block {block}"),
+                outputs,
                 t.elapsed().as_secs_f64() / 5.0,
             ));
         }
     }
-    let mut bare = BareStft::new();
-    let mut out = [vec![0.0f32; len], vec![0.0f32; len]];
-    group.bench_function("bare_stft_2to2", |b| {
-        b.iter(|| bare.run(black_box(&input), &mut out))
-    });
-    let t = Instant::now();
-    for _ in 0..5 {
-        bare.run(&input, &mut out);
+    {
+        // Width automated all the time (a new value every block): the filter matrix is
+        // rebuilt every frame instead of only when something changes.
+        let block = 512;
+        let (engine, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+        let (_designer, audio) = handover::channel();
+        let mut processor = Processor::new(engine, audio, block, SR);
+        let mut out = vec![vec![0.0f32; block]; 2];
+        let mut controls = controls(&settings);
+        let mut run = || {
+            for start in (0..len).step_by(block) {
+                let n = (start + block).min(len) - start;
+                out[0][..n].copy_from_slice(&input[0][start..start + n]);
+                out[1][..n].copy_from_slice(&input[1][start..start + n]);
+                controls.width = 0.5 + 0.5 * (start as f32 * 1e-4).sin();
+                let (left, right) = out.split_at_mut(1);
+                let mut channels = [&mut left[0][..n], &mut right[0][..n]];
+                processor.process(controls, &mut channels, None);
+            }
+            black_box(&out);
+        };
+        group.bench_function("2to2_width_automated/512", |b| b.iter(&mut run));
+        let t = Instant::now();
+        for _ in 0..5 {
+            run();
+        }
+        report.push((
+            "2->2 block 512, width automated".to_string(),
+            2,
+            t.elapsed().as_secs_f64() / 5.0,
+        ));
     }
-    let floor = t.elapsed().as_secs_f64() / 5.0;
+    let mut floors = Vec::new();
+    for outputs in [2usize, 3] {
+        let mut bare = BareStft::new(outputs);
+        let mut out = vec![vec![0.0f32; len]; outputs];
+        group.bench_function(format!("bare_stft_2to{outputs}"), |b| {
+            b.iter(|| bare.run(black_box(&input), &mut out))
+        });
+        let t = Instant::now();
+        for _ in 0..5 {
+            bare.run(&input, &mut out);
+        }
+        floors.push((outputs, t.elapsed().as_secs_f64() / 5.0));
+    }
     group.finish();
     println!("\nsummary (1 s of audio at 48 kHz per run, mean of 5 runs after criterion's):");
-    println!(
-        "  bare STFT 2->2: {:.3} ms = {:.0}x real time",
-        floor * 1e3,
-        1.0 / floor
-    );
-    for (name, secs) in &report {
+    for (outputs, floor) in &floors {
         println!(
-            "  {name:18}: {:.3} ms = {:.0}x real time, {:.2}x the bare STFT",
+            "  bare STFT 2->{outputs}: {:.3} ms = {:.0}x real time",
+            floor * 1e3,
+            1.0 / floor
+        );
+    }
+    for (name, outputs, secs) in &report {
+        let floor = floors
+            .iter()
+            .find(|(o, _)| o == outputs)
+            .map_or(f64::NAN, |(_, f)| *f);
+        println!(
+            "  {name:18}: {:.3} ms = {:.0}x real time, {:.2}x the bare STFT 2->{outputs}",
             secs * 1e3,
             1.0 / secs,
             secs / floor
         );
     }
-    for chunk in report.chunks(4) {
+    for chunk in report.chunks_exact(4) {
         // Blocks 32, 64, 512, 4096 in that order: cost per sample at 32 against 4096.
         println!(
             "  {}: cost per sample at block 32 is {:.2}x that at block 4096",
             chunk[0].0.split(' ').next().unwrap_or(""),
-            chunk[0].1 / chunk[3].1
+            chunk[0].2 / chunk[3].2
         );
     }
 }

@@ -10,7 +10,7 @@
 
 use super::denormals::FlushDenormals;
 use super::planar::Planar;
-use super::simd::Simd;
+use super::simd::{Kernel, Simd};
 use super::smoothing::{Crossfade, Glide};
 use super::upmix::Upmix;
 use crate::design::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
@@ -83,8 +83,13 @@ pub struct Engine {
     time: Vec<f32>,
     spectra: [Vec<Complex32>; 2],
     channels: [Planar; UPMIX_CHANNELS],
-    /// One output's spectrum while the filter sets add into it.
-    out_planar: Planar,
+    /// Per output and upmix channel, the frame's whole filter: the playing sets' base and
+    /// width delta and the plain sides, weighted by loudness gain, width and crossfade. Built
+    /// only when one of those changes, so a steady frame costs one product per channel.
+    matrix: Vec<[Planar; UPMIX_CHANNELS]>,
+    /// The weights `matrix` holds (the current set's, the previous set's while it fades
+    /// out); `None` once the sets themselves change.
+    matrix_weights: Option<(Weights, Option<Weights>)>,
     out_spectrum: Vec<Complex32>,
     /// Per output, the overlap-add ring: fft_len / hop segments of one hop each.
     overlap: Vec<Vec<f32>>,
@@ -172,7 +177,10 @@ impl Engine {
             time: vec![0.0; layout.fft_len],
             spectra: [zeros.clone(), zeros.clone()],
             channels: std::array::from_fn(|_| Planar::zeros(bins)),
-            out_planar: Planar::zeros(bins),
+            matrix: (0..outputs)
+                .map(|_| std::array::from_fn(|_| Planar::zeros(bins)))
+                .collect(),
+            matrix_weights: None,
             out_spectrum: zeros,
             overlap: vec![vec![0.0; layout.fft_len]; outputs],
             ready_segment: 0,
@@ -294,6 +302,7 @@ impl Engine {
             return Err((err, filters));
         }
         if self.fresh {
+            self.matrix_weights = None;
             let old = std::mem::replace(&mut self.current, filters);
             self.retire(old);
             for set in [self.previous.take(), self.pending.take()]
@@ -307,6 +316,7 @@ impl Engine {
                 self.retire(old);
             }
         } else {
+            self.matrix_weights = None;
             let old = std::mem::replace(&mut self.current, filters);
             self.previous = Some(old);
             self.fade = 0;
@@ -593,13 +603,12 @@ impl Engine {
             }
         }
         let simd = self.simd;
-        simd.run(|| {
-            self.upmix.process(
-                &self.spectra[0],
-                &self.spectra[1],
-                &self.current.centre_share,
-                &mut self.channels,
-            )
+        simd.run(UpmixFrame {
+            upmix: &mut self.upmix,
+            left: &self.spectra[0],
+            right: &self.spectra[1],
+            share: &self.current.centre_share,
+            out: &mut self.channels,
         });
 
         let fade_in = if self.previous.is_some() {
@@ -611,31 +620,33 @@ impl Engine {
         let old_gain = self.previous.as_ref().map_or(0.0, |p| {
             p.output_gain(width as f64) as f32 * (1.0 - fade_in)
         });
+        let new = Weights {
+            base: new_gain,
+            width: new_gain * width,
+            plain: fade_in,
+        };
+        let old = self.previous.as_ref().map(|_| Weights {
+            base: old_gain,
+            width: old_gain * width,
+            plain: 1.0 - fade_in,
+        });
+        if self.matrix_weights != Some((new, old)) {
+            simd.run(BuildMatrix {
+                sets: [
+                    Some((&*self.current, new)),
+                    self.previous.as_deref().zip(old),
+                ],
+                matrix: &mut self.matrix,
+            });
+            self.matrix_weights = Some((new, old));
+        }
         let bins = layout.bins();
         for n in 0..self.outputs {
-            let new = Weights {
-                base: new_gain,
-                width: new_gain * width,
-                plain: fade_in,
-            };
-            let old = self.previous.as_deref().map(|prev| {
-                let weights = Weights {
-                    base: old_gain,
-                    width: old_gain * width,
-                    plain: 1.0 - fade_in,
-                };
-                (prev, weights)
+            simd.run(ApplyMatrix {
+                matrix: &self.matrix[n],
+                channels: &self.channels,
+                out: &mut self.out_spectrum,
             });
-            let (current, channels, out) = (&*self.current, &self.channels, &mut self.out_planar);
-            simd.run(|| {
-                apply_matrix(current, n, new, channels, out, false);
-                if let Some((prev, weights)) = old {
-                    apply_matrix(prev, n, weights, channels, out, true);
-                }
-            });
-            for (k, o) in self.out_spectrum.iter_mut().enumerate() {
-                *o = Complex32::new(self.out_planar.re[k], self.out_planar.im[k]);
-            }
             self.out_spectrum[0].im = 0.0;
             self.out_spectrum[bins - 1].im = 0.0;
             if self
@@ -671,6 +682,7 @@ impl Engine {
                     self.retire(old);
                 }
                 if let Some(next) = self.pending.take() {
+                    self.matrix_weights = None;
                     let old = std::mem::replace(&mut self.current, next);
                     self.previous = Some(old);
                     self.fade = 0;
@@ -682,7 +694,7 @@ impl Engine {
 }
 
 /// How much of each part of a filter set goes into one frame's output.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Weights {
     /// Of the processed chain at width 0 (loudness gain × crossfade).
     base: f32,
@@ -692,64 +704,103 @@ struct Weights {
     plain: f32,
 }
 
-/// `out = w.base·Σ_c base_c·x_c + w.width·Σ_c delta_c·x_c + w.plain·(S_L·L + S_R·R)` per bin
-/// for one output (or `+=` when `accumulate`), with L = L' + C and R = R' + C from the
-/// upmix channels: the processed chain, and the sides (normally: the plain feed that the
-/// chain replaces above the crossover, on the outer outputs).
-///
-/// All planar and pre-sliced to the bin count, so the loops compile to SIMD.
-#[inline(always)]
-fn apply_matrix(
-    set: &FilterSet,
-    output: usize,
-    w: Weights,
-    x: &[Planar; UPMIX_CHANNELS],
-    out: &mut Planar,
-    accumulate: bool,
-) {
-    let bins = out.len();
-    let [b0, b1, b2] = set.base_row(output);
-    let [d0, d1, d2] = set.delta_row(output);
-    let ((b0r, b0i), (b1r, b1i), (b2r, b2i)) = (b0.parts(bins), b1.parts(bins), b2.parts(bins));
-    let ((d0r, d0i), (d1r, d1i), (d2r, d2i)) = (d0.parts(bins), d1.parts(bins), d2.parts(bins));
-    let [x0, x1, x2] = x.each_ref().map(|p| p.all().parts(bins));
-    let ((x0r, x0i), (x1r, x1i), (x2r, x2i)) = (x0, x1, x2);
-    let (or, oi) = (&mut out.re[..bins], &mut out.im[..bins]);
-    let keep = if accumulate { 1.0 } else { 0.0 };
-    for k in 0..bins {
-        let br = b0r[k] * x0r[k] - b0i[k] * x0i[k] + b1r[k] * x1r[k] - b1i[k] * x1i[k]
-            + b2r[k] * x2r[k]
-            - b2i[k] * x2i[k];
-        let bi = b0r[k] * x0i[k]
-            + b0i[k] * x0r[k]
-            + b1r[k] * x1i[k]
-            + b1i[k] * x1r[k]
-            + b2r[k] * x2i[k]
-            + b2i[k] * x2r[k];
-        let dr = d0r[k] * x0r[k] - d0i[k] * x0i[k] + d1r[k] * x1r[k] - d1i[k] * x1i[k]
-            + d2r[k] * x2r[k]
-            - d2i[k] * x2i[k];
-        let di = d0r[k] * x0i[k]
-            + d0i[k] * x0r[k]
-            + d1r[k] * x1i[k]
-            + d1i[k] * x1r[k]
-            + d2r[k] * x2i[k]
-            + d2i[k] * x2r[k];
-        // `keep` is 0 or 1: a select the compiler keeps branch-free inside the loop. The
-        // output buffer only ever holds finite values, so 0·old is 0.
-        or[k] = or[k] * keep + br * w.base + dr * w.width;
-        oi[k] = oi[k] * keep + bi * w.base + di * w.width;
+/// The upmix of one frame, as a kernel.
+struct UpmixFrame<'a> {
+    upmix: &'a mut Upmix,
+    left: &'a [Complex32],
+    right: &'a [Complex32],
+    share: &'a [f32],
+    out: &'a mut [Planar; UPMIX_CHANNELS],
+}
+
+impl Kernel for UpmixFrame<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        self.upmix
+            .process(self.left, self.right, self.share, self.out)
     }
-    for (s, [a, b]) in [(0, [0, 2]), (1, [1, 2])] {
-        if !set.sides_used[output][s] {
-            continue;
+}
+
+/// Builds every output's row of the frame's filter matrix from the weighted filter sets:
+/// `M_c = Σ_sets w.base·base_c + w.width·delta_c + w.plain·sides_c`, where the sides, which
+/// act on the input's L = L' + C and R = R' + C, land on channel L' or R' and on C.
+struct BuildMatrix<'a> {
+    sets: [Option<(&'a FilterSet, Weights)>; 2],
+    matrix: &'a mut [[Planar; UPMIX_CHANNELS]],
+}
+
+impl Kernel for BuildMatrix<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        for (output, rows) in self.matrix.iter_mut().enumerate() {
+            for (i, (set, w)) in self.sets.iter().flatten().enumerate() {
+                // The first set overwrites, the second adds; `keep` is 0 or 1, a select the
+                // loop keeps branch-free (the rows only ever hold finite values).
+                let keep = if i == 0 { 0.0 } else { 1.0 };
+                let base = set.base_row(output);
+                let delta = set.delta_row(output);
+                let used = set.sides_used[output];
+                for (c, ((row, b), d)) in rows.iter_mut().zip(base).zip(delta).enumerate() {
+                    // Side 0 acts on L = L' + C, side 1 on R = R' + C.
+                    let on = |side: usize| used[side] && (c == side || c == 2);
+                    let [p0, p1] = [0, 1].map(|side| if on(side) { w.plain } else { 0.0 });
+                    let bins = row.len();
+                    let ((br, bi), (dr, di)) = (b.parts(bins), d.parts(bins));
+                    let (s0r, s0i) = set.side_row(0, output).parts(bins);
+                    let (s1r, s1i) = set.side_row(1, output).parts(bins);
+                    let (mr, mi) = (&mut row.re[..bins], &mut row.im[..bins]);
+                    for k in 0..bins {
+                        mr[k] = mr[k] * keep
+                            + br[k] * w.base
+                            + dr[k] * w.width
+                            + s0r[k] * p0
+                            + s1r[k] * p1;
+                        mi[k] = mi[k] * keep
+                            + bi[k] * w.base
+                            + di[k] * w.width
+                            + s0i[k] * p0
+                            + s1i[k] * p1;
+                    }
+                }
+            }
         }
-        let (pr, pi) = set.side_row(s, output).parts(bins);
-        let ((ar, ai), (cr, ci)) = (x[a].all().parts(bins), x[b].all().parts(bins));
-        for k in 0..bins {
-            let (sr, si) = (ar[k] + cr[k], ai[k] + ci[k]);
-            or[k] += (pr[k] * sr - pi[k] * si) * w.plain;
-            oi[k] += (pr[k] * si + pi[k] * sr) * w.plain;
+    }
+}
+
+/// One output's spectrum: `out = Σ_c M_c·x_c` over the upmix channels, from planar rows
+/// (pre-sliced to the bin count, so the loop compiles to SIMD) into the interleaved
+/// spectrum the inverse FFT takes.
+struct ApplyMatrix<'a> {
+    matrix: &'a [Planar; UPMIX_CHANNELS],
+    channels: &'a [Planar; UPMIX_CHANNELS],
+    out: &'a mut [Complex32],
+}
+
+impl Kernel for ApplyMatrix<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let bins = self.out.len();
+        let [m0, m1, m2] = self.matrix.each_ref().map(|p| p.all().parts(bins));
+        let [x0, x1, x2] = self.channels.each_ref().map(|p| p.all().parts(bins));
+        let ((m0r, m0i), (m1r, m1i), (m2r, m2i)) = (m0, m1, m2);
+        let ((x0r, x0i), (x1r, x1i), (x2r, x2i)) = (x0, x1, x2);
+        for (k, o) in self.out.iter_mut().enumerate() {
+            let re = m0r[k] * x0r[k] - m0i[k] * x0i[k] + m1r[k] * x1r[k] - m1i[k] * x1i[k]
+                + m2r[k] * x2r[k]
+                - m2i[k] * x2i[k];
+            let im = m0r[k] * x0i[k]
+                + m0i[k] * x0r[k]
+                + m1r[k] * x1i[k]
+                + m1i[k] * x1r[k]
+                + m2r[k] * x2i[k]
+                + m2i[k] * x2r[k];
+            *o = Complex32::new(re, im);
         }
     }
 }

@@ -26,21 +26,30 @@ impl Simd {
         Simd::Baseline
     }
 
-    /// Runs `f`, compiled for this instruction set (`f` must be `#[inline(always)]` code for
-    /// the choice to reach its loops).
+    /// Runs `kernel`, compiled for this instruction set.
     #[inline(always)]
-    pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
+    pub fn run<K: Kernel>(self, kernel: K) -> K::Output {
         match self {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `detect` returned Avx2Fma only after checking that the CPU has both.
-            Simd::Avx2Fma => unsafe { run_avx2_fma(f) },
-            _ => f(),
+            Simd::Avx2Fma => unsafe { run_avx2_fma(kernel) },
+            _ => kernel.run(),
         }
     }
 }
 
+/// A hot loop with its operands. Implementations mark `run` `#[inline(always)]`: that is
+/// what compiles the loop inside the AVX2 function that dispatches it. (A closure would be
+/// inlined or not at the optimiser's discretion, and one that is not runs its loop in SSE2.)
+pub trait Kernel {
+    /// What the loop returns.
+    type Output;
+    /// The loop itself.
+    fn run(self) -> Self::Output;
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_avx2_fma<R>(f: impl FnOnce() -> R) -> R {
-    f()
+unsafe fn run_avx2_fma<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run()
 }

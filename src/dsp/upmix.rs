@@ -71,9 +71,11 @@ impl Upmix {
     ) {
         let bins = left.len();
         for (planar, spectrum) in self.input.iter_mut().zip([left, right]) {
-            for (k, v) in spectrum.iter().enumerate() {
-                planar.re[k] = v.re;
-                planar.im[k] = v.im;
+            // Zipped slices of one length: no bounds checks, so the copy vectorises.
+            let (re, im) = (&mut planar.re[..bins], &mut planar.im[..bins]);
+            for ((r, i), v) in re.iter_mut().zip(im.iter_mut()).zip(spectrum) {
+                *r = v.re;
+                *i = v.im;
             }
         }
         let a = self.decay;
