@@ -316,13 +316,18 @@ impl Engine {
                 self.retire(old);
             }
         } else {
-            self.matrix_weights = None;
-            let old = std::mem::replace(&mut self.current, filters);
-            self.previous = Some(old);
-            self.fade = 0;
-            self.since_install = 0;
+            self.fade_to(filters);
         }
         Ok(())
+    }
+
+    /// Makes `next` the playing set and starts fading the one it replaces out.
+    fn fade_to(&mut self, next: Box<FilterSet>) {
+        self.matrix_weights = None;
+        let old = std::mem::replace(&mut self.current, next);
+        self.previous = Some(old);
+        self.fade = 0;
+        self.since_install = 0;
     }
 
     /// Takes one filter set that is no longer used, to be freed off the audio thread.
@@ -682,11 +687,7 @@ impl Engine {
                     self.retire(old);
                 }
                 if let Some(next) = self.pending.take() {
-                    self.matrix_weights = None;
-                    let old = std::mem::replace(&mut self.current, next);
-                    self.previous = Some(old);
-                    self.fade = 0;
-                    self.since_install = 0;
+                    self.fade_to(next);
                 }
             }
         }
