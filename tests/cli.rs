@@ -87,6 +87,15 @@ fn assert_error(out: &Output, needle: &str) {
     assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
 }
 
+/// Fails with the command's own error message when it did not succeed.
+fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "expected success; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn renders_every_supported_input_format_aligned_with_the_input() {
     let d = dir();
@@ -104,11 +113,7 @@ fn renders_every_supported_input_format_aligned_with_the_input() {
             "--set",
             "depth=0",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let (spec, channels) = read_wav(&output);
         assert_eq!(
             (spec.channels, spec.sample_rate, spec.bits_per_sample),
@@ -142,11 +147,7 @@ fn outputs_has_one_channel_per_driver() {
             "--outputs",
             n,
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         assert_eq!(read_wav(&output).0.channels.to_string(), n);
     }
     let refused = soundstage(&["render", input.to_str().unwrap(), "x.wav", "--outputs", "5"]);
@@ -346,7 +347,7 @@ fn an_existing_output_is_replaced_only_by_a_complete_file() {
     );
     assert_eq!(std::fs::read_to_string(&output).unwrap(), "previous render");
     let ok = soundstage(&["render", input.to_str().unwrap(), output.to_str().unwrap()]);
-    assert!(ok.status.success());
+    assert_success(&ok);
     assert_eq!(read_wav(&output).0.channels, 2);
 }
 
@@ -355,11 +356,7 @@ fn demo_writes_input_output_and_summary() {
     let d = dir();
     let out = d.path().join("demo");
     let run = soundstage(&["demo", out.to_str().unwrap()]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_success(&run);
     let (spec_in, input) = read_wav(&out.join("input.wav"));
     let (spec_out, output) = read_wav(&out.join("output.wav"));
     assert_eq!((spec_in.channels, spec_out.channels), (2, 2));
@@ -386,7 +383,7 @@ fn demo_writes_input_output_and_summary() {
 #[test]
 fn params_and_presets_list_everything() {
     let out = soundstage(&["params", "--json"]);
-    assert!(out.status.success());
+    assert_success(&out);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let ids: Vec<&str> = list
         .as_array()
@@ -508,11 +505,7 @@ fn renders_binaural_mode_to_a_driver_pair() {
         "--set",
         "mode=binaural",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let (spec, channels) = read_wav(&output);
     assert_eq!(spec.channels, 2);
     let (_, original) = read_wav(&input);
@@ -535,11 +528,7 @@ fn a_measured_head_from_a_sofa_file_designs_renders_and_reports() {
         &Extras::default(),
     );
     let info = soundstage(&["sofa", file.to_str().unwrap()]);
-    assert!(
-        info.status.success(),
-        "{}",
-        String::from_utf8_lossy(&info.stderr)
-    );
+    assert_success(&info);
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(
         text.contains("synthetic head") && text.contains("72 directions"),
@@ -568,11 +557,7 @@ fn a_measured_head_from_a_sofa_file_designs_renders_and_reports() {
         ];
         argv.extend(extra);
         let run = soundstage(&argv);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        assert_success(&run);
     }
     let (_, a) = read_wav(&with);
     let (_, b) = read_wav(&without);
@@ -590,11 +575,7 @@ fn a_measured_head_from_a_sofa_file_designs_renders_and_reports() {
         "--sofa",
         file.to_str().unwrap(),
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    assert_success(&run);
     let metrics: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("metrics.json")).unwrap())
             .unwrap();
