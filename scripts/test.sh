@@ -59,8 +59,8 @@ xvfb=(xvfb-run -a -s "-screen 0 2400x1600x24 -nolisten tcp")
 step "running the Rust test suite (the CLAP host test loads target/bundled/Soundstage.clap)"
 CLAP_PLUGIN_PATH="$root/target/bundled/Soundstage.clap" "${xvfb[@]}" cargo test --release
 
-step "running the CLAP host test on a debug build with allocation checks in process()"
-"${xvfb[@]}" cargo test --features assert_process_allocs --test clap_host
+step "running the CLAP host and editor tests on a debug build with allocation checks in process()"
+"${xvfb[@]}" cargo test --features assert_process_allocs --test clap_host --test editor_host
 
 step "running the real-host and editor tests (pedalboard, dawdreamer, Ardour, qtractor, standalone)"
 .venv/bin/python -m pytest -q tests/hosts
