@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clack::*;
-use clack_host::prelude::PluginInstance;
 
 /// Editor windows opened and closed, alternating 1× and 2× scale.
 const CYCLES: usize = 50;
@@ -64,8 +63,8 @@ fn image_facts(path: &std::path::Path) -> (u64, u32, u32) {
 
 /// The editor embedded in a host window (X11, as Linux DAWs do), opened and closed 50 times,
 /// at 1× and 2× scale: no crash, no growing memory, a drawn window each time it is shown,
-/// and nothing of it left running once it is closed again: its threads end, and the audio
-/// thread works no longer than before the editor was ever opened.
+/// and nothing of it left running once it is closed again: its threads end within destroy(),
+/// and the audio thread works no longer than before the editor was ever opened.
 #[test]
 fn the_editor_opens_and_closes_fifty_times_without_leaking_at_one_and_two_times_scale() {
     use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
@@ -163,12 +162,13 @@ fn the_editor_opens_and_closes_fifty_times_without_leaking_at_one_and_two_times_
         let handle = session.instance.plugin_handle();
         gui.hide(&handle).expect("gui hide");
         gui.destroy(&handle);
-        // The window's thread and the GL driver's end a moment after destroy(): the heap is
-        // read once they have, so that it holds only what outlives a closed editor.
-        let left = settle_threads(&mut session.instance, threads_without_editor);
+        // destroy() joins the window's thread, and with it the GL driver's: a host that unloads
+        // the plugin next must not find editor code still running (baseview detached it; see
+        // vendor/baseview/PATCHED.md). So the heap sample holds only what outlives a window.
+        let left = threads();
         assert_eq!(
             left, threads_without_editor,
-            "cycle {cycle}: {left} threads still run 5 s after the editor closed, {threads_without_editor} before it opened"
+            "cycle {cycle}: {left} threads still run after destroy(), {threads_without_editor} before the editor opened"
         );
         heap.push(heap_in_use());
     }
@@ -229,18 +229,4 @@ fn threads() -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")
         .count()
-}
-
-/// Waits, serving the plugin's main-thread requests, until no more than `baseline` threads
-/// run or 5 s have passed; returns how many run then.
-fn settle_threads(instance: &mut PluginInstance<TestHost>, baseline: usize) -> usize {
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        pump_main_thread(instance);
-        let now = threads();
-        if now <= baseline || std::time::Instant::now() > deadline {
-            return now;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }

@@ -184,7 +184,9 @@ impl WindowThreadHandle {
     }
 
     pub fn run_until_closed(&self) -> PlatformResult<()> {
-        if !self.shared.stopped.load(Ordering::Relaxed) {
+        // Once the host has asked the window to close, its loop is stopping and will not answer
+        // a request: asking would fail and leave the thread unjoined, running past destroy().
+        if !self.shared.stopped.load(Ordering::Relaxed) && !self.shared.is_stop_host_requested() {
             self.request(WindowThreadRequest::Show)?;
         }
 
