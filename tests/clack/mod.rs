@@ -63,10 +63,10 @@ impl HostHandlers for TestHost {
 /// Thread-safe host state. Plugin requests from any thread just set flags here.
 #[derive(Default)]
 pub struct TestShared {
-    pub callback_requested: AtomicBool,
-    pub restart_requested: AtomicBool,
-    pub process_requested: AtomicBool,
-    pub flush_requested: AtomicBool,
+    callback_requested: AtomicBool,
+    restart_requested: AtomicBool,
+    process_requested: AtomicBool,
+    flush_requested: AtomicBool,
 }
 
 impl<'a> SharedHandler<'a> for TestShared {
@@ -119,10 +119,10 @@ impl HostParamsImplShared for TestShared {
 /// mutable needs `Cell`/`RefCell`.
 pub struct TestMainThread<'a> {
     _shared: &'a TestShared,
-    pub latency_changed: Cell<u32>,
-    pub params_rescanned: Cell<u32>,
-    pub state_dirty: Cell<bool>,
-    pub audio_ports_rescanned: Cell<u32>,
+    latency_changed: Cell<u32>,
+    params_rescanned: Cell<u32>,
+    state_dirty: Cell<bool>,
+    audio_ports_rescanned: Cell<u32>,
 }
 
 impl<'a> TestMainThread<'a> {
