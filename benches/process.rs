@@ -7,14 +7,15 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use realfft::RealFftPlanner;
-use soundstage::design::filterset::{design, DesignInput, FrameLayout};
-use soundstage::design::plant::SphereHead;
-use soundstage::design::presets;
-use soundstage::design::settings::Settings;
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::Settings;
+use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::plant::SphereHead;
+use soundstage::dsp::contract::FrameLayout;
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
-use soundstage::render::{controls, engine_for};
-use soundstage::testmix::TestMix;
+use soundstage::offline::render::{controls, engine_for};
+use soundstage::offline::test_mix::TestMix;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

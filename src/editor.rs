@@ -12,10 +12,10 @@ mod widgets;
 
 pub use shared::Shared;
 
-use crate::design::filterset::DesignInput;
-use crate::design::head::{HeadChoice, PlantCache};
-use crate::design::plant::{Plant, SphereHead};
-use crate::design::presets::{self, Preset};
+use crate::design::config::presets::{self, Preset};
+use crate::design::filters::chain::DesignInput;
+use crate::design::model::head::{HeadChoice, PlantCache};
+use crate::design::model::plant::{Plant, SphereHead};
 use crate::dsp::meters::{Meters, SILENCE_DB};
 use crate::params::{ModeParam, SoundstageParams, BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP};
 use analysis::AnalysisCache;
@@ -76,7 +76,10 @@ pub struct SoundstageEditor {
     view: View,
     polar_hz: f64,
     /// The beam map uploaded, with the analysis it was drawn from.
-    beam_texture: Option<(Arc<crate::design::analysis::Analysis>, egui::TextureHandle)>,
+    beam_texture: Option<(
+        Arc<crate::design::evaluate::analysis::Analysis>,
+        egui::TextureHandle,
+    )>,
 }
 
 /// Builds the editor (called once by the host, before any state is restored).

@@ -5,14 +5,12 @@
 pub mod design;
 pub mod dsp;
 pub mod editor;
+pub mod offline;
 pub mod params;
-pub mod render;
-pub mod selftest;
-pub mod testmix;
 
-use design::filterset::{design as design_filters, DesignInput};
-use design::head::PlantCache;
-use design::plant::{Plant, SphereHead};
+use design::filters::chain::{design as design_filters, DesignInput};
+use design::model::head::PlantCache;
+use design::model::plant::{Plant, SphereHead};
 use design::worker::{DesignJob, DesignWorker};
 use dsp::engine::{Controls, Engine};
 use dsp::handover;
@@ -148,7 +146,7 @@ impl Plugin for Soundstage {
         }
         let mut filters = Box::new(first.filters);
         filters.generation = generation;
-        let mut engine = Engine::new(filters, sample_rate, render::controls(&settings));
+        let mut engine = Engine::new(filters, sample_rate, offline::render::controls(&settings));
         engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
         let (designer, audio) = handover::channel();

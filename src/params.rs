@@ -3,9 +3,9 @@
 //! parameters are built from it, and the CLI sets [`Settings`] through it without a host.
 //! Ids and persisted keys are permanent: sessions and automation refer to them.
 
-use crate::design::head::HeadChoice;
-use crate::design::presets::DEFAULT_PRESET;
-use crate::design::settings::{Mode, Settings};
+use crate::design::config::presets::DEFAULT_PRESET;
+use crate::design::config::settings::{Mode, Settings};
+use crate::design::model::head::HeadChoice;
 use nice_plug::prelude::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

@@ -8,16 +8,16 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
-use soundstage::design::bands::{band_ratio_db, mean_db};
-use soundstage::design::beam::{self, BeamSpec};
-use soundstage::design::filterset::Design;
-use soundstage::design::geometry::woodworth_itd_s;
-use soundstage::design::metrics::{self, standard_perturbations, SEPARATION_BAND};
-use soundstage::design::plant::SphereHead;
-use soundstage::design::presets::{self, Preset};
-use soundstage::design::settings::{Mode, Settings};
-use soundstage::design::simulate::ear_signals;
-use soundstage::render::{engine_for, stream};
+use soundstage::design::config::presets::{self, Preset};
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::metrics::{self, standard_perturbations, SEPARATION_BAND};
+use soundstage::design::evaluate::simulate::ear_signals;
+use soundstage::design::filters::bands::{band_ratio_db, mean_db};
+use soundstage::design::filters::beam::{self, BeamSpec};
+use soundstage::design::filters::chain::Design;
+use soundstage::design::model::geometry::woodworth_itd_s;
+use soundstage::design::model::plant::SphereHead;
+use soundstage::offline::render::{engine_for, stream};
 
 const SR: f64 = 48_000.0;
 

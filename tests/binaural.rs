@@ -5,14 +5,14 @@
 mod common;
 
 use common::{design_for, error_db, noise, speaker_presets};
-use soundstage::design::bands::band_ratio_db;
-use soundstage::design::filterset::Design;
-use soundstage::design::metrics::{self, standard_perturbations};
-use soundstage::design::plant::SphereHead;
-use soundstage::design::presets::{self, Preset};
-use soundstage::design::settings::{Mode, Settings};
-use soundstage::design::simulate::{chain_ear_responses, ears_at_bins};
-use soundstage::render::{engine_for, stream};
+use soundstage::design::config::presets::{self, Preset};
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::metrics::{self, standard_perturbations};
+use soundstage::design::evaluate::simulate::{chain_ear_responses, ears_at_bins};
+use soundstage::design::filters::bands::band_ratio_db;
+use soundstage::design::filters::chain::Design;
+use soundstage::design::model::plant::SphereHead;
+use soundstage::offline::render::{engine_for, stream};
 
 const SR: f64 = 48_000.0;
 

@@ -670,9 +670,9 @@ fn switching_the_headphone_preview_or_bypass_during_playback_does_not_click() {
 #[test]
 fn a_session_with_a_measured_head_reopens_without_the_file() {
     use sofa::{Extras, Head};
-    use soundstage::design::head::{HeadChoice, StoredSet};
-    use soundstage::design::measured::MeasuredHead;
-    use soundstage::design::settings::Settings;
+    use soundstage::design::config::settings::Settings;
+    use soundstage::design::model::head::{HeadChoice, StoredSet};
+    use soundstage::design::model::measured::MeasuredHead;
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("head.sofa");
@@ -682,13 +682,13 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
         &sofa::measurements(Head::Synthetic, 5.0),
         &Extras::default(),
     );
-    let set = soundstage::design::sofa::read(&file).unwrap();
+    let set = soundstage::design::model::sofa::read(&file).unwrap();
     let choice = HeadChoice {
         measured: true,
         set: Some(Arc::new(StoredSet::from_set(&set))),
     };
     // The laptop preset's geometry, as a host would have saved it.
-    let laptop = soundstage::design::presets::find("laptop").unwrap();
+    let laptop = soundstage::design::config::presets::find("laptop").unwrap();
     let settings = laptop.apply(&Settings::default());
     let state = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -725,8 +725,9 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
     // The head as the state carries it (its responses trimmed where they have decayed).
     let stored = choice.set.as_ref().unwrap().to_set().unwrap();
     let head = MeasuredHead::new(&stored);
-    let (mut engine, _) = soundstage::render::engine_for(&settings, 2, 48_000.0, &head);
-    let offline = soundstage::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
+    let (mut engine, _) = soundstage::offline::render::engine_for(&settings, 2, 48_000.0, &head);
+    let offline =
+        soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
     let latency = latency as usize;
     let mut err = 0.0f64;
     let mut power = 0.0f64;

@@ -4,11 +4,11 @@
 mod common;
 
 use common::{argmax_abs, error_db, noise};
-use soundstage::design::plant::SphereHead;
-use soundstage::design::presets;
-use soundstage::design::settings::{Mode, Settings};
-use soundstage::render::{engine_for, stream};
-use soundstage::testmix::TestMix;
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::model::plant::SphereHead;
+use soundstage::offline::render::{engine_for, stream};
+use soundstage::offline::test_mix::TestMix;
 
 const SR: f64 = 48_000.0;
 

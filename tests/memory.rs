@@ -6,11 +6,11 @@
 mod common;
 
 use common::{activate, heap_in_use, HostParams};
-use soundstage::design::filterset::FrameLayout;
-use soundstage::design::presets;
-use soundstage::design::settings::Settings;
-use soundstage::render::controls;
-use soundstage::testmix::TestMix;
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::Settings;
+use soundstage::dsp::contract::FrameLayout;
+use soundstage::offline::render::controls;
+use soundstage::offline::test_mix::TestMix;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 

@@ -4,11 +4,11 @@
 mod common;
 
 use common::{error_db, noise};
-use soundstage::design::plant::{Plant, SphereHead};
-use soundstage::design::presets;
-use soundstage::design::settings::{Mode, Settings};
-use soundstage::design::simulate::ear_signals;
-use soundstage::render::{engine_for, stream};
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::simulate::ear_signals;
+use soundstage::design::model::plant::{Plant, SphereHead};
+use soundstage::offline::render::{engine_for, stream};
 
 const SR: f64 = 48_000.0;
 
@@ -77,8 +77,8 @@ fn the_preview_is_what_the_simulated_listener_hears() {
 fn the_ear_responses_are_the_head_model() {
     // The simulated listener (and the preview) hear through 4 ms ear FIRs: over the audible
     // band they are the plant model to within a hundredth of a decibel.
-    use soundstage::design::filterset::FrameLayout;
-    use soundstage::design::simulate::ear_firs;
+    use soundstage::design::evaluate::simulate::ear_firs;
+    use soundstage::dsp::contract::FrameLayout;
     let layout = FrameLayout::for_sample_rate(SR);
     let taps = layout.ear_taps();
     let speaker_presets = presets::with_mode(Mode::Speakers);

@@ -6,15 +6,16 @@ mod common;
 
 use common::{activate, argmax_abs, counted, error_db, noise, HostParams};
 use rand::{RngExt, SeedableRng};
-use soundstage::design::filterset::{design, DesignInput, FrameLayout};
-use soundstage::design::metrics::{self, standard_perturbations};
-use soundstage::design::plant::SphereHead;
-use soundstage::design::presets;
-use soundstage::design::settings::{Mode, Settings};
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::metrics::{self, standard_perturbations};
+use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::plant::SphereHead;
+use soundstage::dsp::contract::FrameLayout;
 use soundstage::dsp::engine::Controls;
 use soundstage::dsp::meters::Meters;
-use soundstage::render::{controls, engine_for, stream};
-use soundstage::testmix::TestMix;
+use soundstage::offline::render::{controls, engine_for, stream};
+use soundstage::offline::test_mix::TestMix;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 

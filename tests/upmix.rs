@@ -1,7 +1,7 @@
 //! The upmix's promised behaviour, measured on real signals through the engine's own upmix
 //! (the figures `soundstage report` prints).
 
-use soundstage::selftest::upmix_figures;
+use soundstage::offline::measure::upmix_figures;
 
 #[test]
 fn upmix_meets_every_figure_of_the_brief() {

@@ -4,15 +4,15 @@ use super::audio_file::{read_stereo, same_file, write_float, write_text};
 use super::settings::{from_args, plant_from};
 use super::{CliError, SettingsArgs};
 use indicatif::{ProgressBar, ProgressStyle};
-use soundstage::design::filterset::{design, DesignInput};
-use soundstage::design::measured::{to_right, MeasuredHead};
-use soundstage::design::metrics::{self, standard_perturbations};
-use soundstage::design::plant::{Plant, SphereHead};
-use soundstage::design::presets::{self, DEFAULT_PRESET};
-use soundstage::design::settings::{Mode, Settings};
+use soundstage::design::config::presets::{self, DEFAULT_PRESET};
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::metrics::{self, standard_perturbations};
+use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::measured::{to_right, MeasuredHead};
+use soundstage::design::model::plant::{Plant, SphereHead};
+use soundstage::offline::render::{engine_for, stream};
+use soundstage::offline::test_mix::TestMix;
 use soundstage::params::{BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
-use soundstage::render::{engine_for, stream};
-use soundstage::testmix::TestMix;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -290,7 +290,7 @@ pub fn presets(json: bool) -> Result<(), CliError> {
 
 /// `soundstage sofa`.
 pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
-    let set = soundstage::design::sofa::read(file).map_err(|source| CliError::Sofa {
+    let set = soundstage::design::model::sofa::read(file).map_err(|source| CliError::Sofa {
         path: file.to_path_buf(),
         source,
     })?;

@@ -97,7 +97,7 @@ pub enum CliError {
         /// The file.
         path: PathBuf,
         /// What is wrong with it.
-        source: soundstage::design::sofa::SofaError,
+        source: soundstage::design::model::sofa::SofaError,
     },
     /// The head cannot serve the geometry asked for.
     #[error("{0}")]

@@ -4,7 +4,7 @@
 use super::CliError;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
-use soundstage::design::analysis::{Analysis, BEAM_AZIMUTHS, POLAR_FREQUENCIES};
+use soundstage::design::evaluate::analysis::{Analysis, BEAM_AZIMUTHS, POLAR_FREQUENCIES};
 use std::path::Path;
 use std::sync::Once;
 

@@ -5,13 +5,13 @@ use super::audio_file::write_text;
 use super::settings::{from_args, plant_from};
 use super::{plots, CliError, SettingsArgs};
 use serde_json::json;
-use soundstage::design::analysis::{analyse, BEAM_BAND};
-use soundstage::design::filterset::{design, DesignInput};
-use soundstage::design::geometry::Geometry;
-use soundstage::design::metrics::{self, SEPARATION_BAND};
-use soundstage::design::plant::{Plant, SphereHead};
-use soundstage::design::settings::{Mode, Settings};
-use soundstage::selftest;
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::evaluate::analysis::{analyse, BEAM_BAND};
+use soundstage::design::evaluate::metrics::{self, SEPARATION_BAND};
+use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::geometry::Geometry;
+use soundstage::design::model::plant::{Plant, SphereHead};
+use soundstage::offline::measure;
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,9 +38,9 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     );
     let design_ms = started.elapsed().as_secs_f64() * 1e3;
     let analysis = analyse(&made, plant);
-    let upmix = selftest::upmix_figures(SAMPLE_RATE);
-    let (latency, impulse_delay) = selftest::impulse_latency(&settings, outputs, SAMPLE_RATE);
-    let transparency = selftest::transparency_db(&settings, outputs, SAMPLE_RATE);
+    let upmix = measure::upmix_figures(SAMPLE_RATE);
+    let (latency, impulse_delay) = measure::impulse_latency(&settings, outputs, SAMPLE_RATE);
+    let transparency = measure::transparency_db(&settings, outputs, SAMPLE_RATE);
 
     let separation = analysis.separation.as_ref().map(|sep| {
         let tracking = metrics::target_tracking(
@@ -65,7 +65,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
             "max_filter_gain_db": sep.max_gain_db,
             "boost_limit_db": sep.boost_limit_db,
             "perturbed_mean_db": perturbed,
-            "two_driver_bound_5cm_db": bound.as_ref().map(|b| soundstage::design::bands::mean_db(b)),
+            "two_driver_bound_5cm_db": bound.as_ref().map(|b| soundstage::design::filters::bands::mean_db(b)),
         })
     });
     let beam = match &analysis.beam {

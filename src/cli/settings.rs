@@ -1,10 +1,10 @@
 //! Settings from `--preset` and `--set ID=VALUE`, through the plugin's own parameter table.
 
 use super::{CliError, SettingsArgs};
-use soundstage::design::measured::MeasuredHead;
-use soundstage::design::plant::{Plant, SphereHead};
-use soundstage::design::presets;
-use soundstage::design::settings::{Mode, Settings};
+use soundstage::design::config::presets;
+use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::model::measured::MeasuredHead;
+use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::params::{parse_number, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
 use std::sync::Arc;
 
@@ -98,10 +98,11 @@ pub fn plant_from(
 ) -> Result<Arc<dyn Plant>, CliError> {
     let plant: Arc<dyn Plant> = match &args.sofa {
         Some(path) => {
-            let set = soundstage::design::sofa::read(path).map_err(|source| CliError::Sofa {
-                path: path.clone(),
-                source,
-            })?;
+            let set =
+                soundstage::design::model::sofa::read(path).map_err(|source| CliError::Sofa {
+                    path: path.clone(),
+                    source,
+                })?;
             Arc::new(MeasuredHead::new(&set))
         }
         None => Arc::new(SphereHead::default()),

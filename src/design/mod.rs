@@ -1,24 +1,14 @@
-//! Filter design: everything that may allocate and take milliseconds. Pure functions of the
-//! geometry and the parameters, run off the audio thread, shared by the plugin, the CLI, the
-//! tests and the benchmarks. Nothing here knows about the plugin framework.
+//! Filter design: everything that may allocate and take milliseconds, run off the audio
+//! thread and shared by the plugin, the CLI, the tests and the benchmarks. Nothing here knows
+//! about the plugin framework. It reads one way: the configuration ([`config`]) and an
+//! acoustic model of the listener ([`model`]) go into the filter design ([`filters`]), which
+//! produces the contract the audio thread runs ([`crate::dsp::contract`]); [`evaluate`]
+//! listens to a design through a model, and [`worker`] runs the design on its own thread.
 
-pub mod analysis;
-pub mod bands;
-pub mod beam;
-pub mod crossover;
-pub mod ctc;
-pub mod filterset;
-pub mod geometry;
-pub mod head;
-pub mod linalg;
-pub mod measured;
-pub mod metrics;
-pub mod plant;
-pub mod presets;
-pub mod settings;
-pub mod simulate;
-pub mod sofa;
-pub mod virtualizer;
+pub mod config;
+pub mod evaluate;
+pub mod filters;
+pub mod model;
 pub mod worker;
 
 /// Complex numbers in double precision: design runs in f64 so that the inversions of

@@ -3,8 +3,8 @@
 //! over lock-free and frees the ones the audio thread has retired. The audio thread only
 //! ever bumps an atomic; it never waits for this.
 
-use super::filterset::{design, Design, DesignInput};
-use super::plant::Plant;
+use crate::design::filters::chain::{design, Design, DesignInput};
+use crate::design::model::plant::Plant;
 use crate::dsp::handover::DesignerSide;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

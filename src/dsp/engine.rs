@@ -13,7 +13,7 @@ use super::planar::Planar;
 use super::simd::{Kernel, Simd};
 use super::smoothing::{Crossfade, Glide};
 use super::upmix::Upmix;
-use crate::design::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
+use crate::dsp::contract::{FilterSet, FrameLayout, UPMIX_CHANNELS};
 use realfft::num_complex::Complex32;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::sync::Arc;

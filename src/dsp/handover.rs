@@ -3,7 +3,7 @@
 //! back through another, so that they are freed off the audio thread (the fundsp pattern).
 
 use super::engine::Engine;
-use crate::design::filterset::FilterSet;
+use crate::dsp::contract::FilterSet;
 use rtrb::{Consumer, Producer, RingBuffer};
 
 /// Capacity of each direction: more than enough for a designer that sends one set at a time.

@@ -1,12 +1,12 @@
-//! The editor's plots come from [`crate::design::analysis::analyse`], the code behind
+//! The editor's plots come from [`crate::design::evaluate::analysis::analyse`], the code behind
 //! `soundstage report`. It takes tens of milliseconds, so it runs on a short-lived thread of
 //! its own, only while the editor is open, only when the settings changed since the last
 //! result, and never more than one at a time (a knob being dragged asks again when the
 //! running one finishes). Nothing here touches the audio thread.
 
-use crate::design::analysis::{analyse, Analysis};
-use crate::design::filterset::{design, DesignInput};
-use crate::design::plant::Plant;
+use crate::design::evaluate::analysis::{analyse, Analysis};
+use crate::design::filters::chain::{design, DesignInput};
+use crate::design::model::plant::Plant;
 use std::sync::{Arc, Mutex};
 
 /// The latest analysis (with the head it listened through) and whether one is being

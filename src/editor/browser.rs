@@ -3,7 +3,7 @@
 //! on a thread of its own; the audio keeps the last good design meanwhile.
 
 use super::theme;
-use crate::design::head::{HeadChoice, StoredSet};
+use crate::design::model::head::{HeadChoice, StoredSet};
 use crate::params::SoundstageParams;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -100,7 +100,7 @@ impl Browser {
         let spawned = std::thread::Builder::new()
             .name("soundstage-sofa".into())
             .spawn(move || {
-                let outcome = crate::design::sofa::read(&path)
+                let outcome = crate::design::model::sofa::read(&path)
                     .map_err(|e| format!("{}: {e}", path.display()))
                     .map(|set| {
                         let name = set.name.clone();

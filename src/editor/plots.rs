@@ -3,9 +3,9 @@
 //! azimuth × frequency map and as a polar plot, and the geometry seen from above.
 
 use super::theme;
-use crate::design::analysis::{Analysis, BEAM_AZIMUTHS};
-use crate::design::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
-use crate::design::settings::{Mode, Settings};
+use crate::design::config::settings::{Mode, Settings};
+use crate::design::evaluate::analysis::{Analysis, BEAM_AZIMUTHS};
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
 use egui::{pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, StrokeKind, Ui};
 
 /// Frequency range of every frequency plot, Hz.

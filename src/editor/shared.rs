@@ -1,7 +1,7 @@
 //! What the plugin's threads hand to the editor: a summary of the latest design (from the
 //! designer thread) and level meters (from the audio thread, only while the editor is open).
 
-use crate::design::filterset::Design;
+use crate::design::filters::chain::Design;
 use crate::dsp::meters::Meters;
 use atomic_float::AtomicF32;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -699,7 +699,7 @@ pub fn plain_value(name: &str, value: f64) -> f64 {
 
 /// The latency the engine reports at `sample_rate` (its frame layout scales with the rate).
 pub fn expected_latency(sample_rate: f64) -> u32 {
-    soundstage::design::filterset::FrameLayout::for_sample_rate(sample_rate).latency() as u32
+    soundstage::dsp::contract::FrameLayout::for_sample_rate(sample_rate).latency() as u32
 }
 
 /// A sine of `freq` Hz, `len` samples long.

@@ -5,7 +5,7 @@
 use hdf5_pure::{AttrValue, FileBuilder};
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
-use soundstage::design::plant::SphereHead;
+use soundstage::design::model::plant::SphereHead;
 use std::f64::consts::PI;
 use std::path::Path;
 
@@ -89,7 +89,7 @@ pub fn measurements_at(head: Head, step: f64, radius: f64) -> Vec<Written> {
         let mut spectrum: Vec<Complex<f64>> = response(head, azimuth, radius, ear, &freqs)
             .into_iter()
             .zip(&freqs)
-            .map(|(h, &f)| h * soundstage::design::simulate::listening_band(f, SOFA_RATE))
+            .map(|(h, &f)| h * soundstage::design::evaluate::simulate::listening_band(f, SOFA_RATE))
             .collect();
         spectrum[0].im = 0.0;
         let last = spectrum.len() - 1;

@@ -1,13 +1,13 @@
-//! Self-test figures measured by running the real engine on synthetic signals: the upmix's
-//! behaviour, transparency and latency. The tests assert them; `soundstage report` prints them.
+//! Measurements made by running the real engine on synthetic signals: the upmix's behaviour,
+//! transparency and latency. The tests assert them; `soundstage report` prints them.
 
-use crate::design::filterset::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
-use crate::design::plant::SphereHead;
-use crate::design::settings::Settings;
+use crate::design::config::settings::Settings;
+use crate::design::model::plant::SphereHead;
+use crate::dsp::contract::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
 use crate::dsp::engine::{Controls, Engine};
 use crate::dsp::planar::Planar;
-use crate::render::{engine_for, stream};
-use crate::testmix::TestMix;
+use crate::offline::render::{engine_for, stream};
+use crate::offline::test_mix::TestMix;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use realfft::num_complex::Complex32;

@@ -1,7 +1,7 @@
 //! Geometry presets: data files under `assets/presets/`, embedded in the binary so that the
 //! plugin and the CLI offer the same list without any file on the user's machine.
 
-use super::settings::{Mode, Settings};
+use crate::design::config::settings::{Mode, Settings};
 use serde::Deserialize;
 
 /// One preset as stored in `assets/presets/*.json`.
@@ -32,12 +32,12 @@ pub struct Preset {
 
 /// The embedded preset files, in the order users see them.
 const SOURCES: [&str; 6] = [
-    include_str!("../../assets/presets/studio-monitors.json"),
-    include_str!("../../assets/presets/desktop.json"),
-    include_str!("../../assets/presets/laptop.json"),
-    include_str!("../../assets/presets/smart-speaker.json"),
-    include_str!("../../assets/presets/soundbar.json"),
-    include_str!("../../assets/presets/headphones.json"),
+    include_str!("../../../assets/presets/studio-monitors.json"),
+    include_str!("../../../assets/presets/desktop.json"),
+    include_str!("../../../assets/presets/laptop.json"),
+    include_str!("../../../assets/presets/smart-speaker.json"),
+    include_str!("../../../assets/presets/soundbar.json"),
+    include_str!("../../../assets/presets/headphones.json"),
 ];
 
 /// Every preset. The files are part of the build; a malformed one fails the test suite.

@@ -1,11 +1,11 @@
 //! The acoustic self-test: a listener made of the plant model. Driver feeds in, ear signals
 //! out, for the design's own model or any perturbed one (listener moved, head resized).
 
-use super::filterset::{FilterSet, FrameLayout, UPMIX_CHANNELS};
-use super::geometry::Geometry;
-use super::plant::{EarResponses, Plant};
-use super::settings::Mode;
-use super::C64;
+use crate::design::config::settings::Mode;
+use crate::design::model::geometry::Geometry;
+use crate::design::model::plant::{EarResponses, Plant};
+use crate::design::C64;
+use crate::dsp::contract::{FilterSet, FrameLayout, UPMIX_CHANNELS};
 use realfft::RealFftPlanner;
 
 /// What the simulated ears hear of frequency `freq_hz` at `sample_rate`: everything up to 80 %
@@ -14,7 +14,7 @@ use realfft::RealFftPlanner;
 /// time (a delay that is not a whole number of samples rings on forever at Nyquist).
 pub fn listening_band(freq_hz: f64, sample_rate: f64) -> f64 {
     let nyquist = sample_rate / 2.0;
-    1.0 - super::bands::log_step(freq_hz, 0.80 * nyquist, 0.95 * nyquist)
+    1.0 - crate::design::filters::bands::log_step(freq_hz, 0.80 * nyquist, 0.95 * nyquist)
 }
 
 /// The simulated listener's ears as FIRs: from each driver to each ear, the plant response

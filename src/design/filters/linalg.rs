@@ -1,6 +1,6 @@
 //! A small dense complex matrix for the per-frequency plants and filter matrices.
 
-use super::C64;
+use crate::design::C64;
 
 /// A row-major complex matrix small enough to live on the heap without a linear-algebra crate.
 #[derive(Clone, Debug, PartialEq)]

@@ -3,9 +3,9 @@
 //! that maps a geometry to ear transfer functions (a measured head, a perturbed sphere) can
 //! stand in for it without any other block knowing.
 
-use super::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
-use super::linalg::CMatrix;
-use super::{C64, SPEED_OF_SOUND};
+use crate::design::filters::linalg::CMatrix;
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::{C64, SPEED_OF_SOUND};
 use std::f64::consts::PI;
 
 /// Ear transfer functions of every driver at a set of frequencies.

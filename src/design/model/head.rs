@@ -2,9 +2,9 @@
 //! built-in sphere, or a measured head whose horizontal-plane HRIRs travel inside the state,
 //! so that a session reopens on another machine without the SOFA file.
 
-use super::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
-use super::plant::{Plant, SphereHead};
-use super::sofa::{HrirSet, Measurement};
+use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
+use crate::design::model::plant::{Plant, SphereHead};
+use crate::design::model::sofa::{HrirSet, Measurement};
 use base64::Engine as _;
 use std::sync::Arc;
 
@@ -93,7 +93,7 @@ impl StoredSet {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         if values.iter().any(|v| !v.is_finite())
-            || !super::sofa::SAMPLE_RATES.contains(&self.sample_rate)
+            || !crate::design::model::sofa::SAMPLE_RATES.contains(&self.sample_rate)
             || !(self.radius_m.is_finite() && self.radius_m > 0.0)
         {
             return Err("the stored measured head is damaged (invalid values)".into());

@@ -7,8 +7,8 @@
 //! window's transition band lies just above the crossover, so below it the difference is
 //! at least 60 dB down: the bass is the input, exactly to that depth.
 
-use super::filterset::FrameLayout;
-use super::C64;
+use crate::design::C64;
+use crate::dsp::contract::FrameLayout;
 use realfft::RealFftPlanner;
 
 /// Where the ideal step sits above the crossover frequency, Hz: a little more than half the

@@ -13,8 +13,8 @@
 //! away; above c/(2d) the line aliases. Outside the band the centre is plain matrix mixing.
 //! Two drivers have no symmetric degree of freedom: there the beam is honestly unavailable.
 
-use super::bands::log_step;
-use super::{C64, SPEED_OF_SOUND};
+use crate::design::filters::bands::log_step;
+use crate::design::{C64, SPEED_OF_SOUND};
 
 /// The beam's declared limits and tolerances.
 #[derive(Clone, Copy, Debug, PartialEq)]

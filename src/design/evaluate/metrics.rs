@@ -3,14 +3,15 @@
 //! virtual-speaker ITD/ILD, beam pattern, mono-sum deviation. Shared by the tests, the
 //! `report` command and the editor's plots.
 
-use super::bands::{band_means, band_ratio_db, mean_db};
-use super::beam::{self, BeamSpec};
-use super::filterset::{Design, FilterSet, UPMIX_CHANNELS};
-use super::geometry::Geometry;
-use super::plant::{Plant, SphereHead};
-use super::settings::Mode;
-use super::simulate::{chain_ear_responses, ears_at_bins};
-use super::C64;
+use crate::design::config::settings::Mode;
+use crate::design::evaluate::simulate::{chain_ear_responses, ears_at_bins};
+use crate::design::filters::bands::{band_means, band_ratio_db, mean_db};
+use crate::design::filters::beam::{self, BeamSpec};
+use crate::design::filters::chain::Design;
+use crate::design::model::geometry::Geometry;
+use crate::design::model::plant::{Plant, SphereHead};
+use crate::design::C64;
+use crate::dsp::contract::{FilterSet, UPMIX_CHANNELS};
 use realfft::RealFftPlanner;
 
 /// The band the brief's separation figures are averaged over, Hz.
@@ -461,7 +462,7 @@ pub fn two_driver_robustness_bound(
     band: (f64, f64),
 ) -> Vec<(f64, f64)> {
     assert_eq!(geometry.drivers, 2, "the bound is for a driver pair");
-    let centres = super::bands::third_octave_centres(band.0, band.1);
+    let centres = crate::design::filters::bands::third_octave_centres(band.0, band.1);
     let positions = [
         geometry.with_offset(geometry.offset_m),
         geometry.with_offset(geometry.offset_m + move_m),
@@ -485,7 +486,7 @@ pub fn two_driver_robustness_bound(
                         -extent + 2.0 * extent * b as f64 / steps as f64,
                     );
                     // Left input: driver 0 at unit gain, driver 1 at `ratio`.
-                    let sep = |r: &super::plant::EarResponses| {
+                    let sep = |r: &crate::design::model::plant::EarResponses| {
                         let ipsi = r.get(k, 0, 0) + ratio * r.get(k, 0, 1);
                         let contra = r.get(k, 1, 0) + ratio * r.get(k, 1, 1);
                         10.0 * (ipsi.norm_sqr() / contra.norm_sqr().max(1e-300)).log10()

@@ -1,7 +1,7 @@
 //! The processing settings as plain data: what the plugin's parameters, the CLI's `--set`
 //! and the presets all reduce to before anything is designed.
 
-use super::geometry::Geometry;
+use crate::design::model::geometry::Geometry;
 
 /// What the outputs feed and therefore what the chain aims for at the ears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -3,9 +3,9 @@
 //! head-shadow level difference of the sphere as a zero-phase low-pass, delayed by
 //! Woodworth's ITD, so that the ITD at the ears is exactly Woodworth's at theta_v.
 
-use super::geometry::{woodworth_itd_s, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
-use super::plant::SphereHead;
-use super::C64;
+use crate::design::model::geometry::{woodworth_itd_s, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::model::plant::SphereHead;
+use crate::design::C64;
 use std::f64::consts::PI;
 
 /// The contralateral/ipsilateral transfer of a virtual speaker at `angle_deg` from the front.

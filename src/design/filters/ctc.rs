@@ -16,9 +16,9 @@
 //! every filter as one complex gain per STFT bin, where the factorisation saves nothing, so
 //! the filters are kept in direct form.
 
-use super::linalg::CMatrix;
-use super::plant::EarResponses;
-use super::C64;
+use crate::design::filters::linalg::CMatrix;
+use crate::design::model::plant::EarResponses;
+use crate::design::C64;
 use std::f64::consts::PI;
 
 /// What a crosstalk canceller is asked for.

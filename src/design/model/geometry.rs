@@ -5,7 +5,7 @@
 //! (`offset_m`, `distance_m`), facing the array; +x is the listener's right. Azimuths are
 //! measured at the head from the nose, positive to the listener's right.
 
-use super::SPEED_OF_SOUND;
+use crate::design::SPEED_OF_SOUND;
 
 /// Mean adult head radius of the sphere model (Brown & Duda 1998), in metres.
 pub const DEFAULT_HEAD_RADIUS_M: f64 = 0.0875;

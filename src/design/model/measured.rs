@@ -19,10 +19,10 @@
 //! radius, including the parallax that makes close sources louder at the near ear. Above 95 % of the set's Nyquist frequency it fades to nothing, so a
 //! session at a higher rate than the set hears it band-limited rather than aliased.
 
-use super::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
-use super::plant::{EarResponses, Plant};
-use super::sofa::{HrirSet, Measurement};
-use super::{C64, SPEED_OF_SOUND};
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::model::plant::{EarResponses, Plant};
+use crate::design::model::sofa::{HrirSet, Measurement};
+use crate::design::{C64, SPEED_OF_SOUND};
 use realfft::RealFftPlanner;
 use std::f64::consts::PI;
 
@@ -288,7 +288,7 @@ impl MeasuredHead {
         let fade = if freq_hz >= nyquist {
             0.0
         } else {
-            1.0 - super::bands::log_step(freq_hz, 0.95 * nyquist, nyquist)
+            1.0 - crate::design::filters::bands::log_step(freq_hz, 0.95 * nyquist, nyquist)
         };
         if fade == 0.0 {
             return C64::new(0.0, 0.0);

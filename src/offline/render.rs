@@ -1,9 +1,9 @@
 //! Offline rendering: the engine run over whole buffers, latency compensated. The CLI, the
 //! tests and the benchmarks render through here; the plugin streams through the same engine.
 
-use crate::design::filterset::{design, Design, DesignInput};
-use crate::design::plant::Plant;
-use crate::design::settings::{Mode, Settings};
+use crate::design::config::settings::{Mode, Settings};
+use crate::design::filters::chain::{design, Design, DesignInput};
+use crate::design::model::plant::Plant;
 use crate::dsp::engine::{Controls, Engine};
 
 /// The engine's controls for `settings` (width, output gain, bypass).

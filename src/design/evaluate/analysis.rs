@@ -2,12 +2,12 @@
 //! Computed from the actual (truncated) filters through a simulated listener, off the audio
 //! thread.
 
-use super::filterset::{design, Design, DesignInput};
-use super::geometry::Geometry;
-use super::metrics::{self, BeamFigures, Perturbation, Separation, VirtualCues};
-use super::plant::{Plant, SphereHead};
-use super::settings::Mode;
-use super::simulate::{chain_ear_responses, ears_at_bins};
+use crate::design::config::settings::Mode;
+use crate::design::evaluate::metrics::{self, BeamFigures, Perturbation, Separation, VirtualCues};
+use crate::design::evaluate::simulate::{chain_ear_responses, ears_at_bins};
+use crate::design::filters::chain::{design, Design, DesignInput};
+use crate::design::model::geometry::Geometry;
+use crate::design::model::plant::{Plant, SphereHead};
 
 /// Azimuths of the beam map, degrees.
 pub const BEAM_AZIMUTHS: std::ops::RangeInclusive<i32> = -90..=90;
@@ -122,7 +122,7 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
         } else {
             Some(design(
                 &DesignInput {
-                    settings: super::settings::Settings {
+                    settings: crate::design::config::settings::Settings {
                         mode: Mode::Binaural,
                         ..s
                     },
@@ -212,7 +212,8 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
     let beam = if s.mode == Mode::Speakers && made.beam.available() {
         let azimuths: Vec<f64> = BEAM_AZIMUTHS.map(f64::from).collect();
         let (bottom, top) = made.beam.full_band();
-        let processed = s.bass_crossover_hz + 2.0 * super::crossover::STEP_OFFSET_HZ;
+        let processed =
+            s.bass_crossover_hz + 2.0 * crate::design::filters::crossover::STEP_OFFSET_HZ;
         let band = (bottom.max(processed).min(top), top);
         Ok(BeamCurves {
             map_db: metrics::beam_pattern(made, &azimuths),

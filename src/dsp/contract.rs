@@ -1,0 +1,246 @@
+//! The contract between design and the audio thread: the frame geometry, the filter set a
+//! design produces and the engine runs, the loudness model that follows width at audio rate,
+//! and the routing rule both sides share (the plain feed: L on the leftmost output, R on the
+//! rightmost). `design/` writes these; `dsp/` reads them and knows nothing else of design.
+
+use super::planar::{Planar, PlanarSlice};
+use realfft::num_complex::{Complex, Complex32};
+use std::f64::consts::PI;
+
+/// Complex numbers in double precision, for analysing a filter set.
+pub type Complex64 = Complex<f64>;
+
+/// Number of upmix channels the filters read: L', R', C.
+pub const UPMIX_CHANNELS: usize = 3;
+
+/// The STFT frame geometry at one sample rate. Everything scales with the rate, so the
+/// latency in milliseconds and the frequency resolution stay the same from 22.05 to 384 kHz.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameLayout {
+    /// Analysis window length (Hann), samples.
+    pub frame_len: usize,
+    /// Hop between frames (half the window: Hann at 50 % overlap sums to one).
+    pub hop: usize,
+    /// FFT length: the frame plus room for the filters without circular wrap.
+    pub fft_len: usize,
+    /// Common delay of every filter (the modelling delay of the inversions), samples.
+    pub bulk_delay: usize,
+    /// Delay of the output stage after the STFT: half the length of the ear-response FIRs
+    /// that the headphone preview applies there (a plain delay otherwise), samples.
+    pub output_delay: usize,
+}
+
+impl FrameLayout {
+    /// The layout for `sample_rate`: 1024-sample frames at 44.1/48 kHz, scaled by the
+    /// power of two nearest to rate/48 kHz (clamped to ½…8).
+    pub fn for_sample_rate(sample_rate: f64) -> Self {
+        let octave = (sample_rate / 48_000.0).log2().round().clamp(-1.0, 3.0);
+        let scale = 2f64.powf(octave);
+        let frame_len = (1024.0 * scale) as usize;
+        // 1 ms for the output stage, whose ear responses reach from 1 ms before the
+        // head-centre arrival to 3 ms after it.
+        let output_delay = frame_len * 3 / 64;
+        Self {
+            frame_len,
+            hop: frame_len / 2,
+            fft_len: 2 * frame_len,
+            bulk_delay: frame_len / 2,
+            output_delay,
+        }
+    }
+
+    /// Number of FFT bins (DC to Nyquist).
+    pub fn bins(&self) -> usize {
+        self.fft_len / 2 + 1
+    }
+
+    /// Longest filter that convolves without wrapping: fft_len − frame_len + 1.
+    pub fn fir_len(&self) -> usize {
+        self.fft_len - self.frame_len + 1
+    }
+
+    /// Length of the designed filters: twice the bulk delay, so that they are centred on it.
+    pub fn design_taps(&self) -> usize {
+        2 * self.bulk_delay + 1
+    }
+
+    /// Length of the output stage's ear-response FIRs (the headphone preview): from the
+    /// output delay before the head-centre arrival (the near ear is earlier) to three times
+    /// that after it (the far ear, and drivers further away than the array centre, later).
+    pub fn ear_taps(&self) -> usize {
+        4 * self.output_delay
+    }
+
+    /// Total latency of the plugin: the frame (overlap-add), the bulk filter delay and the
+    /// output stage.
+    pub fn latency(&self) -> usize {
+        self.frame_len + self.bulk_delay + self.output_delay
+    }
+
+    /// Centre frequency of every bin at `sample_rate`.
+    pub fn bin_freqs(&self, sample_rate: f64) -> Vec<f64> {
+        (0..self.bins())
+            .map(|k| k as f64 * sample_rate / self.fft_len as f64)
+            .collect()
+    }
+}
+
+/// How loud the processed chain is at the ears compared with the plain input, as a
+/// quadratic in width, so that loudness compensation follows width at audio rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LoudnessModel {
+    /// Ear power of the plain input.
+    pub plain: f64,
+    /// Ear power at width 0.
+    pub at_zero: f64,
+    /// Cross term: power(width) = at_zero + 2·cross·width + delta·width².
+    pub cross: f64,
+    /// Power of the width delta alone.
+    pub delta: f64,
+}
+
+impl LoudnessModel {
+    /// Gain that brings the processed chain back to the plain input's ear level.
+    pub fn compensation(&self, width: f64) -> f64 {
+        let p = self.at_zero + 2.0 * self.cross * width + self.delta * width * width;
+        if p > 1e-30 && self.plain > 1e-30 {
+            (self.plain / p).sqrt().clamp(0.1, 10.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Everything the audio thread needs to run one design.
+///
+/// The engine outputs the delayed input (the plain feed: L to the leftmost output, R to the
+/// rightmost) plus what its STFT adds. Per bin the STFT applies to upmix channel c for output
+/// n `g·(base + width·delta)`, where g is the loudness compensation, and adds `side[0]` times
+/// the input's L and `side[1]` times its R, unscaled by g. Normally the sides take the plain
+/// feed away above the bass crossover, so that the processed chain replaces it there; below
+/// the crossover all of it vanishes, so the output there is the input. (The headphone
+/// preview uses the sides to carry what the plant makes of the plain feed.)
+#[derive(Clone, Debug)]
+pub struct FilterSet {
+    /// Frame geometry these filters were designed for.
+    pub layout: FrameLayout,
+    /// Number of outputs (drivers or, in headphone mode, ears on the outer outputs).
+    pub outputs: usize,
+    /// `[output][upmix channel][bin]`: the processed chain at width 0, above the crossover.
+    /// Each element's bins are contiguous, so the engine streams through them.
+    pub base: Planar,
+    /// `[output][upmix channel][bin]`, added per unit of width.
+    pub width_delta: Planar,
+    /// `[output][bin]` each: what the input's L (`[0]`) and R (`[1]`) add to each output,
+    /// whatever the loudness gain.
+    pub sides: [Planar; 2],
+    /// Per output, which of the two sides is not all zero (the engine skips the others).
+    pub sides_used: Vec<[bool; 2]>,
+    /// `[ear][driver][tap]`: the ear responses of the design's listener (relative to the
+    /// reference path, band-limited like the simulated listener, centred on the output
+    /// delay), time-reversed so that the output stage's convolutions are plain dot products.
+    /// The headphone preview hears the driver feeds through them.
+    pub ear_responses: Vec<f32>,
+    /// Per bin, how much of the upmix's centre is extracted (none below the crossover).
+    pub centre_share: Vec<f32>,
+    /// Ear-level model for loudness compensation.
+    pub loudness: LoudnessModel,
+    /// Whether loudness compensation is applied.
+    pub compensate_loudness: bool,
+    /// Which parameter generation this set was designed for (see
+    /// `SoundstageParams::design_generation`), so that an offline render can wait for it.
+    pub generation: u64,
+}
+
+impl FilterSet {
+    /// Index of element (bin, output, channel) in `base` and `width_delta`.
+    pub fn index(&self, bin: usize, output: usize, channel: usize) -> usize {
+        (output * UPMIX_CHANNELS + channel) * self.layout.bins() + bin
+    }
+
+    fn row<'a>(&self, values: &'a Planar, output: usize) -> [PlanarSlice<'a>; UPMIX_CHANNELS] {
+        let bins = self.layout.bins();
+        std::array::from_fn(|c| values.range((output * UPMIX_CHANNELS + c) * bins, bins))
+    }
+
+    /// The width-0 chain of one output, per upmix channel, all bins.
+    pub fn base_row(&self, output: usize) -> [PlanarSlice<'_>; UPMIX_CHANNELS] {
+        self.row(&self.base, output)
+    }
+
+    /// The width delta of one output, per upmix channel, all bins.
+    pub fn delta_row(&self, output: usize) -> [PlanarSlice<'_>; UPMIX_CHANNELS] {
+        self.row(&self.width_delta, output)
+    }
+
+    /// The time-reversed response from `driver` to `ear` (see `ear_responses`).
+    pub fn ear_response(&self, ear: usize, driver: usize) -> &[f32] {
+        let taps = self.layout.ear_taps();
+        let start = (ear * self.outputs + driver) * taps;
+        &self.ear_responses[start..start + taps]
+    }
+
+    /// What input side `side` (0: L, 1: R) adds to `output`, all bins.
+    pub fn side_row(&self, side: usize, output: usize) -> PlanarSlice<'_> {
+        let bins = self.layout.bins();
+        self.sides[side].range(output * bins, bins)
+    }
+
+    /// The complex response of one element of the whole chain (plain feed included) at a
+    /// width, in double precision for analysis.
+    pub fn response(&self, bin: usize, output: usize, channel: usize, width: f64) -> Complex64 {
+        let i = self.index(bin, output, channel);
+        let c = |v: Complex32| Complex64::new(v.re as f64, v.im as f64);
+        let g = self.output_gain(width);
+        let plain = if plain_feed(self.outputs, output, channel) {
+            let w =
+                2.0 * PI * bin as f64 * self.layout.bulk_delay as f64 / self.layout.fft_len as f64;
+            Complex64::from_polar(1.0, -w)
+        } else {
+            Complex64::new(0.0, 0.0)
+        };
+        // L = L' + C and R = R' + C: the sides reach channel 2 from both.
+        let bins = self.layout.bins();
+        let sides: Complex64 = [(0, channel != 1), (1, channel != 0)]
+            .iter()
+            .filter(|(_, reaches)| *reaches)
+            .map(|&(side, _)| c(self.sides[side].get(output * bins + bin)))
+            .sum();
+        plain + (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g + sides
+    }
+
+    /// The loudness-compensation gain at `width` (1 when compensation is off).
+    pub fn output_gain(&self, width: f64) -> f64 {
+        if self.compensate_loudness {
+            self.loudness.compensation(width)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// Whether the plain feed routes upmix `channel` to `output`: L' to the leftmost output, R'
+/// to the rightmost, C to both (so that L' + C and R' + C arrive as the input did).
+pub fn plain_feed(outputs: usize, output: usize, channel: usize) -> bool {
+    match channel {
+        0 => output == 0,
+        1 => output == outputs - 1,
+        _ => output == 0 || output == outputs - 1,
+    }
+}
+
+/// The output the input's side `side` (0: L, 1: R) plays on unprocessed: the leftmost output
+/// for L, the rightmost for R.
+pub fn side_output(side: usize, outputs: usize) -> usize {
+    if side == 0 {
+        0
+    } else {
+        outputs - 1
+    }
+}
+
+/// Which input side (0: L, 1: R) plays unprocessed on `output`: L on the leftmost output, R
+/// on the rightmost, none on the inner outputs of a driver line.
+pub fn plain_side(output: usize, outputs: usize) -> Option<usize> {
+    (0..2).find(|&side| side_output(side, outputs) == output)
+}
