@@ -244,3 +244,46 @@ pub fn side_output(side: usize, outputs: usize) -> usize {
 pub fn plain_side(output: usize, outputs: usize) -> Option<usize> {
     (0..2).find(|&side| side_output(side, outputs) == output)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A set for the 48 kHz layout and two outputs that adds nothing to the plain feed (the
+    /// engine then plays the input, delayed), tagged with `generation`.
+    pub fn filter_set(generation: u64) -> Box<FilterSet> {
+        let layout = FrameLayout::for_sample_rate(48_000.0);
+        let outputs = 2;
+        let bins = layout.bins();
+        let zeros = || Planar::zeros(outputs * UPMIX_CHANNELS * bins);
+        Box::new(FilterSet {
+            layout,
+            outputs,
+            base: zeros(),
+            width_delta: zeros(),
+            sides: [Planar::zeros(outputs * bins), Planar::zeros(outputs * bins)],
+            sides_used: vec![[false; 2]; outputs],
+            ear_responses: vec![0.0; 2 * outputs * layout.ear_taps()],
+            centre_share: vec![0.0; bins],
+            loudness: LoudnessModel {
+                plain: 1.0,
+                at_zero: 1.0,
+                cross: 0.0,
+                delta: 0.0,
+            },
+            compensate_loudness: false,
+            generation,
+        })
+    }
+
+    #[test]
+    fn l_plays_on_the_leftmost_output_and_r_on_the_rightmost() {
+        for outputs in 2..=4 {
+            assert_eq!(plain_side(0, outputs), Some(0));
+            assert_eq!(plain_side(outputs - 1, outputs), Some(1));
+            for inner in 1..outputs - 1 {
+                assert_eq!(plain_side(inner, outputs), None);
+            }
+        }
+    }
+}

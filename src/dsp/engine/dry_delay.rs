@@ -1,0 +1,119 @@
+//! The dry input's delay line. Two taps leave it: the full latency, which bypass plays, and
+//! the latency less the output stage's delay, which joins the STFT's output as the plain feed
+//! of the driver feeds (the output stage delays them by the rest).
+
+/// A stereo delay line of the engine's latency with its two taps.
+pub struct DryDelay {
+    /// Per channel, the ring of the last `latency` input samples.
+    line: [Vec<f32>; 2],
+    /// Where the next input sample goes (and the oldest one leaves).
+    pos: usize,
+    /// How much earlier than the bypass tap the feed tap reads: the output stage's delay.
+    feed_advance: usize,
+    /// Per channel, the bypass tap for the current chunk.
+    bypass: [Vec<f32>; 2],
+    /// Per channel, the feed tap for the current chunk.
+    feed: [Vec<f32>; 2],
+}
+
+impl DryDelay {
+    /// A silent line of `latency` samples whose feed tap leaves `feed_advance` samples earlier,
+    /// for chunks of up to `max_chunk` samples.
+    pub fn new(latency: usize, feed_advance: usize, max_chunk: usize) -> Self {
+        Self {
+            line: [vec![0.0; latency], vec![0.0; latency]],
+            pos: 0,
+            feed_advance,
+            bypass: [vec![0.0; max_chunk], vec![0.0; max_chunk]],
+            feed: [vec![0.0; max_chunk], vec![0.0; max_chunk]],
+        }
+    }
+
+    /// Reads both taps for a chunk of `left`/`right`, then puts the chunk into the line.
+    pub fn push(&mut self, left: &[f32], right: &[f32]) {
+        let n = left.len();
+        let latency = self.line[0].len();
+        let start = self.pos;
+        let feed_tap = (start + self.feed_advance) % latency;
+        for ch in 0..2 {
+            ring_read(&self.line[ch], start, &mut self.bypass[ch][..n]);
+            ring_read(&self.line[ch], feed_tap, &mut self.feed[ch][..n]);
+        }
+        let mut done = 0;
+        while done < n {
+            let p = self.pos;
+            let run = (latency - p).min(n - done);
+            for (ch, x) in [left, right].into_iter().enumerate() {
+                self.line[ch][p..p + run].copy_from_slice(&x[done..done + run]);
+            }
+            done += run;
+            self.pos = (p + run) % latency;
+        }
+    }
+
+    /// Channel `ch` of the bypass tap for the last chunk of `n` samples.
+    pub fn bypass(&self, ch: usize, n: usize) -> &[f32] {
+        &self.bypass[ch][..n]
+    }
+
+    /// Channel `ch` of the feed tap for the last chunk of `n` samples.
+    pub fn feed(&self, ch: usize, n: usize) -> &[f32] {
+        &self.feed[ch][..n]
+    }
+
+    /// Forgets the input (the position stays, so the engine's phases do too).
+    pub fn reset(&mut self) {
+        for line in &mut self.line {
+            line.fill(0.0);
+        }
+    }
+}
+
+/// Copies `out.len()` values of the ring buffer `ring` from position `from` on, wrapping.
+fn ring_read(ring: &[f32], from: usize, out: &mut [f32]) {
+    let first = (ring.len() - from).min(out.len());
+    out[..first].copy_from_slice(&ring[from..from + first]);
+    let rest = out.len() - first;
+    out[first..].copy_from_slice(&ring[..rest]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_impulse_leaves_each_tap_after_its_delay_whatever_the_chunks() {
+        let (latency, advance) = (10, 3);
+        for chunk in [1, 3, 4, 7] {
+            let mut line = DryDelay::new(latency, advance, chunk);
+            let input: Vec<f32> = (0..40).map(|i| if i == 2 { 1.0 } else { 0.0 }).collect();
+            let (mut bypass, mut feed) = (Vec::new(), Vec::new());
+            for part in input.chunks(chunk) {
+                let right: Vec<f32> = part.iter().map(|v| -v).collect();
+                line.push(part, &right);
+                bypass.extend_from_slice(line.bypass(0, part.len()));
+                feed.extend_from_slice(line.feed(1, part.len()));
+            }
+            let at = |x: &[f32], value: f32| x.iter().position(|&v| v == value);
+            assert_eq!(at(&bypass, 1.0), Some(2 + latency), "chunks of {chunk}");
+            assert_eq!(
+                at(&feed, -1.0),
+                Some(2 + latency - advance),
+                "chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn reset_forgets_what_is_in_the_line() {
+        let mut line = DryDelay::new(4, 1, 4);
+        line.push(&[1.0; 4], &[1.0; 4]);
+        line.reset();
+        line.push(&[0.0; 4], &[0.0; 4]);
+        assert!(line
+            .bypass(0, 4)
+            .iter()
+            .chain(line.feed(1, 4))
+            .all(|&v| v == 0.0));
+    }
+}
