@@ -14,7 +14,7 @@ use soundstage::design::model::plant::SphereHead;
 use soundstage::dsp::contract::FrameLayout;
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
-use soundstage::offline::render::{controls, engine_for};
+use soundstage::offline::render::engine_for;
 use soundstage::offline::test_mix::TestMix;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -118,7 +118,7 @@ fn bench(c: &mut Criterion) {
             let (_designer, audio) = handover::channel();
             let mut processor = Processor::new(engine, audio, block, SR);
             let mut out = vec![vec![0.0f32; block]; outputs];
-            let controls = controls(&settings);
+            let controls = settings.controls();
             let mut run = || {
                 for start in (0..len).step_by(block) {
                     let n = (start + block).min(len) - start;
@@ -154,7 +154,7 @@ fn bench(c: &mut Criterion) {
         let (_designer, audio) = handover::channel();
         let mut processor = Processor::new(engine, audio, block, SR);
         let mut out = vec![vec![0.0f32; block]; 2];
-        let mut controls = controls(&settings);
+        let mut controls = settings.controls();
         let mut run = || {
             for start in (0..len).step_by(block) {
                 let n = (start + block).min(len) - start;

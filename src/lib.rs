@@ -146,7 +146,7 @@ impl Plugin for Soundstage {
         }
         let mut filters = Box::new(first.filters);
         filters.generation = generation;
-        let mut engine = Engine::new(filters, sample_rate, offline::render::controls(&settings));
+        let mut engine = Engine::new(filters, sample_rate, settings.controls());
         engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
         let (designer, audio) = handover::channel();
@@ -233,14 +233,7 @@ impl Plugin for Soundstage {
 impl Soundstage {
     /// The audio-rate controls as the parameters set them now.
     fn controls(&self) -> Controls {
-        Controls {
-            width: self.params.width.value() / 100.0,
-            gain: util::db_to_gain(self.params.output_gain.value()),
-            bypass: self.params.bypass.value(),
-            // Headphones are already the ears: nothing to preview there.
-            preview: self.params.preview.value()
-                && self.params.mode.value() != params::ModeParam::Headphones,
-        }
+        self.params.settings().controls()
     }
 }
 

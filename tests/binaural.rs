@@ -37,8 +37,8 @@ fn ipsilateral_bands(d: &Design, side: usize, lo: f64, hi: f64) -> Vec<(f64, f64
     );
     let chain = chain_ear_responses(&d.filters, &ears, Mode::Binaural, 1.0);
     let level = d
-        .ctc
-        .as_ref()
+        .mode
+        .ctc()
         .expect("binaural designs a canceller")
         .ipsi_target[side]
         .0;

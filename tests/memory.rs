@@ -9,7 +9,6 @@ use common::{activate, heap_in_use, HostParams};
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::Settings;
 use soundstage::dsp::contract::FrameLayout;
-use soundstage::offline::render::controls;
 use soundstage::offline::test_mix::TestMix;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -53,7 +52,7 @@ fn an_instance_holds_a_bounded_heap_through_redesigns_and_returns_it() {
             buffers[0].copy_from_slice(&mix.left[at..at + 512]);
             buffers[1].copy_from_slice(&mix.right[at..at + 512]);
             let mut channels: Vec<&mut [f32]> = buffers.iter_mut().map(|b| &mut b[..]).collect();
-            processor.process(controls(&base), &mut channels, None);
+            processor.process(base.controls(), &mut channels, None);
         }
     };
     play(&mut processor, 100);

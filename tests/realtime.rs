@@ -14,7 +14,7 @@ use soundstage::design::model::plant::SphereHead;
 use soundstage::dsp::contract::FrameLayout;
 use soundstage::dsp::engine::Controls;
 use soundstage::dsp::meters::Meters;
-use soundstage::offline::render::{controls, engine_for, stream};
+use soundstage::offline::render::{engine_for, stream};
 use soundstage::offline::test_mix::TestMix;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -260,7 +260,7 @@ fn corrupt_samples_inside_a_host_block_are_recovered_from_within_that_block() {
             r[300] = f32::INFINITY;
         }
         let mut channels: [&mut [f32]; 2] = [&mut l, &mut r];
-        processor.process(controls(&settings), &mut channels, None);
+        processor.process(settings.controls(), &mut channels, None);
         assert!(l.iter().chain(&r).all(|v| v.is_finite()));
         out.extend_from_slice(&l);
     }

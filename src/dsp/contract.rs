@@ -155,7 +155,7 @@ pub struct FilterSet {
 impl FilterSet {
     /// Index of element (bin, output, channel) in `base` and `width_delta`.
     pub fn index(&self, bin: usize, output: usize, channel: usize) -> usize {
-        (output * UPMIX_CHANNELS + channel) * self.layout.bins() + bin
+        element_index(self.layout.bins(), bin, output, channel)
     }
 
     fn row<'a>(&self, values: &'a Planar, output: usize) -> [PlanarSlice<'a>; UPMIX_CHANNELS] {
@@ -219,13 +219,18 @@ impl FilterSet {
     }
 }
 
+/// Index of element (bin, output, channel) in a `[output][upmix channel][bin]` layout of
+/// `bins` bins: the layout of [`FilterSet::base`] and [`FilterSet::width_delta`].
+pub fn element_index(bins: usize, bin: usize, output: usize, channel: usize) -> usize {
+    (output * UPMIX_CHANNELS + channel) * bins + bin
+}
+
 /// Whether the plain feed routes upmix `channel` to `output`: L' to the leftmost output, R'
 /// to the rightmost, C to both (so that L' + C and R' + C arrive as the input did).
 pub fn plain_feed(outputs: usize, output: usize, channel: usize) -> bool {
     match channel {
-        0 => output == 0,
-        1 => output == outputs - 1,
-        _ => output == 0 || output == outputs - 1,
+        0 | 1 => output == side_output(channel, outputs),
+        _ => plain_side(output, outputs).is_some(),
     }
 }
 

@@ -173,12 +173,8 @@ pub fn cancellation(ui: &mut Ui, size: egui::Vec2, a: &Analysis) {
         outer,
         &format!(
             "Separation at the ears: nominal {:.1} dB, 5 cm off {:.1} dB (300 Hz–6 kHz)",
-            sep.perturbed[0].1.mean_db,
-            sep.perturbed
-                .iter()
-                .filter(|(p, _)| p.offset_m.abs() == 0.05)
-                .map(|(_, s)| s.mean_db)
-                .fold(f64::INFINITY, f64::min)
+            sep.nominal().map_or(f64::NAN, |s| s.mean_db),
+            sep.nearby_worst_db()
         ),
     );
     frame.draw_axes(&painter, 10.0, " dB");

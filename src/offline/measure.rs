@@ -86,11 +86,19 @@ pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64) -> [Vec<f64>; 3] {
     std::array::from_fn(|c| out[c].iter().map(|&v| v as f64).collect())
 }
 
-fn power(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>() / x.len().max(1) as f64
+/// Mean power of a signal, in double precision.
+pub fn power<T: Copy + Into<f64>>(x: &[T]) -> f64 {
+    x.iter()
+        .map(|&v| {
+            let v: f64 = v.into();
+            v * v
+        })
+        .sum::<f64>()
+        / x.len().max(1) as f64
 }
 
-fn db(x: f64) -> f64 {
+/// 10·log10 with a floor, for printing and comparing levels.
+pub fn db(x: f64) -> f64 {
     10.0 * x.max(1e-300).log10()
 }
 
@@ -108,7 +116,7 @@ fn to64(x: &[f32]) -> Vec<f64> {
     x.iter().map(|&v| v as f64).collect()
 }
 
-/// Seeded white noise.
+/// Seeded white noise at `rms`.
 pub fn noise(seed: u64, len: usize, rms: f32) -> Vec<f32> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     (0..len)

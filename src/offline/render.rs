@@ -1,21 +1,10 @@
 //! Offline rendering: the engine run over whole buffers, latency compensated. The CLI, the
 //! tests and the benchmarks render through here; the plugin streams through the same engine.
 
-use crate::design::config::settings::{Mode, Settings};
+use crate::design::config::settings::Settings;
 use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
-use crate::dsp::engine::{Controls, Engine};
-
-/// The engine's controls for `settings` (width, output gain, bypass).
-pub fn controls(settings: &Settings) -> Controls {
-    Controls {
-        width: settings.width as f32,
-        gain: 10f64.powf(settings.output_gain_db / 20.0) as f32,
-        bypass: settings.bypass,
-        // Headphones are already the ears: nothing to preview there.
-        preview: settings.preview && settings.mode != Mode::Headphones,
-    }
-}
+use crate::dsp::engine::Engine;
 
 /// A fresh engine running the design for `settings` with `outputs` outputs.
 pub fn engine_for(
@@ -35,7 +24,7 @@ pub fn engine_for(
     let mut engine = Engine::new(
         Box::new(made.filters.clone()),
         sample_rate,
-        controls(settings),
+        settings.controls(),
     );
     engine.settle_controls();
     (engine, made)

@@ -4,8 +4,6 @@
 pub mod sofa;
 
 use atomic_float::AtomicF64;
-use rand::SeedableRng;
-use rand_distr::{Distribution, StandardNormal};
 use soundstage::design::config::presets::{self, Preset};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::filters::chain::{design, Design, DesignInput};
@@ -14,32 +12,14 @@ use soundstage::design::worker::{DesignJob, DesignWorker};
 use soundstage::dsp::engine::Engine;
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
-use soundstage::offline::render::controls;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Seeded white noise at `rms`.
-pub fn noise(seed: u64, len: usize, rms: f32) -> Vec<f32> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    (0..len)
-        .map(|_| {
-            let v: f64 = StandardNormal.sample(&mut rng);
-            rms * v as f32
-        })
-        .collect()
-}
-
-/// Mean power of a signal.
-pub fn power(x: &[f32]) -> f64 {
-    x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64
-}
-
-/// 10·log10 with a floor, for printing and comparing levels.
-pub fn db(x: f64) -> f64 {
-    10.0 * x.max(1e-300).log10()
-}
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use soundstage::offline::measure::{db, noise, power};
 
 /// Level of `a − b` relative to `b`, dB.
 pub fn error_db(a: &[f32], b: &[f32]) -> f64 {
@@ -114,7 +94,7 @@ pub fn activate(
         sample_rate,
     };
     let first = design(&input, plant.as_ref());
-    let mut engine = Engine::new(Box::new(first.filters), sample_rate, controls(&base));
+    let mut engine = Engine::new(Box::new(first.filters), sample_rate, base.controls());
     engine.settle_controls();
     let (designer, audio) = handover::channel();
     let source_params = params.clone();

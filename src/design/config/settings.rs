@@ -2,6 +2,7 @@
 //! and the presets all reduce to before anything is designed.
 
 use crate::design::model::geometry::Geometry;
+use crate::dsp::engine::Controls;
 
 /// What the outputs feed and therefore what the chain aims for at the ears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,6 +65,18 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The engine's controls for these settings (width, output gain, bypass, preview): the
+    /// one conversion the plugin and the offline renderer share.
+    pub fn controls(&self) -> Controls {
+        Controls {
+            width: self.width as f32,
+            gain: 10f64.powf(self.output_gain_db / 20.0) as f32,
+            bypass: self.bypass,
+            // Headphones are already the ears: nothing to preview there.
+            preview: self.preview && self.mode != Mode::Headphones,
+        }
+    }
+
     /// The physical layout these settings describe for `drivers` outputs.
     pub fn geometry(&self, drivers: usize) -> Geometry {
         Geometry {

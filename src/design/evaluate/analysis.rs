@@ -5,7 +5,7 @@
 use crate::design::config::settings::Mode;
 use crate::design::evaluate::metrics::{self, BeamFigures, Perturbation, Separation, VirtualCues};
 use crate::design::evaluate::simulate::{chain_ear_responses, ears_at_bins};
-use crate::design::filters::chain::{design, Design, DesignInput};
+use crate::design::filters::chain::{design, Design, DesignInput, ModeDesign};
 use crate::design::model::geometry::Geometry;
 use crate::design::model::plant::{Plant, SphereHead};
 
@@ -27,7 +27,8 @@ pub struct SeparationCurves {
     pub achieved_db: Vec<f64>,
     /// Per bin, whether the boost limit kept the target out of reach.
     pub limited: Vec<bool>,
-    /// Achieved ratio per bin for the worse of a listener 5 cm left or right, dB.
+    /// Achieved ratio per bin for the worse of a listener [`metrics::NEARBY_OFFSET_M`] left or
+    /// right, dB.
     pub moved_5cm_db: Vec<f64>,
     /// The boost limit, dB.
     pub boost_limit_db: f64,
@@ -37,6 +38,26 @@ pub struct SeparationCurves {
     pub filter_gain_db: Vec<f64>,
     /// Third-octave mean over 300 Hz–6 kHz per listener: nominal, moved, resized.
     pub perturbed: Vec<(Perturbation, Separation)>,
+}
+
+impl SeparationCurves {
+    /// The design's own listener's separation.
+    pub fn nominal(&self) -> Option<&Separation> {
+        self.perturbed
+            .iter()
+            .find(|(p, _)| p.is_nominal())
+            .map(|(_, s)| s)
+    }
+
+    /// The mean separation of the worse of the listeners [`metrics::NEARBY_OFFSET_M`] to
+    /// either side, dB.
+    pub fn nearby_worst_db(&self) -> f64 {
+        self.perturbed
+            .iter()
+            .filter(|(p, _)| p.is_nearby())
+            .map(|(_, s)| s.mean_db)
+            .fold(f64::INFINITY, f64::min)
+    }
 }
 
 /// The centre beam over azimuth and frequency.
@@ -116,25 +137,22 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
 
     // The canceller by itself: the binaural-mode design of the same settings (in speakers mode
     // the same canceller also carries the virtual speakers' intended crosstalk).
-    let separation = (s.mode != Mode::Headphones).then(|| {
-        let canceller = if s.mode == Mode::Binaural {
-            None
-        } else {
-            Some(design(
-                &DesignInput {
-                    settings: crate::design::config::settings::Settings {
-                        mode: Mode::Binaural,
-                        ..s
-                    },
-                    ..input
+    let canceller = matches!(made.mode, ModeDesign::Speakers { .. }).then(|| {
+        design(
+            &DesignInput {
+                settings: crate::design::config::settings::Settings {
+                    mode: Mode::Binaural,
+                    ..s
                 },
-                plant,
-            ))
-        };
-        let c = canceller.as_ref().unwrap_or(made);
-        let ctc = c.ctc.as_ref().expect("binaural designs have a canceller");
+                ..input
+            },
+            plant,
+        )
+    });
+    let c = canceller.as_ref().unwrap_or(made);
+    let separation = c.mode.ctc().map(|ctc| {
         let nominal = separation_curve(c, plant, &geometry);
-        let moved: Vec<Vec<f64>> = [0.05, -0.05]
+        let moved: Vec<Vec<f64>> = [metrics::NEARBY_OFFSET_M, -metrics::NEARBY_OFFSET_M]
             .iter()
             .map(|m| separation_curve(c, plant, &geometry.with_offset(geometry.offset_m + m)))
             .collect();
@@ -197,7 +215,7 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             chain_ear_responses(&made.filters, &flat, Mode::Headphones, s.width)
         }
     };
-    let level = made.ctc.as_ref().map_or(1.0, |c| c.ipsi_target[0].0);
+    let level = made.mode.ctc().map_or(1.0, |c| c.ipsi_target[0].0);
     let ears_db = (
         chain
             .iter()

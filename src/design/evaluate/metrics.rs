@@ -17,6 +17,10 @@ use realfft::RealFftPlanner;
 /// The band the brief's separation figures are averaged over, Hz.
 pub const SEPARATION_BAND: (f64, f64) = (300.0, 6000.0);
 
+/// The lateral move of the quick robustness figure ("a listener 5 cm off"), metres: the
+/// editor's and the report's second curve, and the ±5 cm rows of the robustness set.
+pub const NEARBY_OFFSET_M: f64 = 0.05;
+
 /// A listener who is not the one the design assumed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Perturbation {
@@ -39,8 +43,8 @@ pub fn standard_perturbations() -> Vec<Perturbation> {
         p("nominal", 0.0, 1.0),
         p("+2 cm", 0.02, 1.0),
         p("-2 cm", -0.02, 1.0),
-        p("+5 cm", 0.05, 1.0),
-        p("-5 cm", -0.05, 1.0),
+        p("+5 cm", NEARBY_OFFSET_M, 1.0),
+        p("-5 cm", -NEARBY_OFFSET_M, 1.0),
         p("+10 cm", 0.10, 1.0),
         p("-10 cm", -0.10, 1.0),
         p("head +10 %", 0.0, 1.1),
@@ -49,6 +53,16 @@ pub fn standard_perturbations() -> Vec<Perturbation> {
 }
 
 impl Perturbation {
+    /// Whether this is the design's own listener (the first of the robustness set).
+    pub fn is_nominal(&self) -> bool {
+        self.offset_m == 0.0 && self.head_scale == 1.0
+    }
+
+    /// Whether this is the listener [`NEARBY_OFFSET_M`] to one side.
+    pub fn is_nearby(&self) -> bool {
+        self.head_scale == 1.0 && (self.offset_m.abs() - NEARBY_OFFSET_M).abs() < 1e-12
+    }
+
     /// The listener's geometry for a design made for `design_geometry`.
     pub fn geometry(&self, design_geometry: &Geometry) -> Geometry {
         design_geometry.with_offset(design_geometry.offset_m + self.offset_m)
@@ -137,7 +151,7 @@ pub fn perturbed_separation_on(
 /// Target and achieved separation per third-octave band for the left input: `(centre Hz,
 /// target dB, achieved dB, boost-limited)`. Achieved is measured on the truncated filters.
 pub fn target_tracking(design: &Design, plant: &dyn Plant) -> Vec<(f64, f64, f64, bool)> {
-    let Some(ctc) = &design.ctc else {
+    let Some(ctc) = design.mode.ctc() else {
         return Vec::new();
     };
     let geometry = design.input.settings.geometry(design.filters.outputs);
@@ -268,7 +282,7 @@ pub struct VirtualCues {
 
 /// Measures the virtual speakers of `design` at the ears of its own nominal listener.
 pub fn virtual_cues(design: &Design, plant: &dyn Plant) -> Option<VirtualCues> {
-    let speaker = design.virtual_speaker?;
+    let speaker = design.mode.virtual_speaker()?;
     let sr = design.input.sample_rate;
     let geometry = design.input.settings.geometry(design.filters.outputs);
     let ears = ears_at_bins(
@@ -297,7 +311,7 @@ pub fn virtual_cues(design: &Design, plant: &dyn Plant) -> Option<VirtualCues> {
         .map(|(&(fc, a), &(_, m))| (fc, a, 10.0 * m.log10()))
         .collect();
     // Ipsilateral level relative to the all-pass it should be (the plain feed's level).
-    let level = design.ctc.as_ref().map_or(1.0, |c| c.ipsi_target[0].0);
+    let level = design.mode.ctc().map_or(1.0, |c| c.ipsi_target[0].0);
     let ones = vec![level * level; design.freqs.len()];
     let ipsilateral_bands = band_ratio_db(&design.freqs, &ipsi_p, &ones, 100.0, 16000.0);
     Some(VirtualCues {

@@ -5,6 +5,7 @@ use crate::design::config::settings::Mode;
 use crate::design::model::geometry::Geometry;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::C64;
+use crate::dsp::contract::side_output;
 use crate::dsp::contract::{FilterSet, FrameLayout, UPMIX_CHANNELS};
 use realfft::RealFftPlanner;
 
@@ -39,7 +40,7 @@ pub fn ear_firs(
         for driver in 0..n {
             let fir = &mut out[(ear * n + driver) * taps..(ear * n + driver + 1) * taps];
             if mode == Mode::Headphones {
-                let own = if ear == 0 { 0 } else { n - 1 };
+                let own = side_output(ear, n);
                 if driver == own {
                     fir[taps - 1 - layout.output_delay] = 1.0;
                 }
@@ -159,7 +160,7 @@ pub fn chain_ear_responses(
                     (0..n)
                         .map(|out| {
                             let to_ear = if mode == Mode::Headphones {
-                                let ear_out = if ear == 0 { 0 } else { n - 1 };
+                                let ear_out = side_output(ear, n);
                                 C64::new(if out == ear_out { 1.0 } else { 0.0 }, 0.0)
                             } else {
                                 ears.get(k, ear, out)

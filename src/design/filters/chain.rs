@@ -10,7 +10,10 @@ use crate::design::filters::linalg::CMatrix;
 use crate::design::filters::virtualizer::VirtualSpeaker;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::C64;
-use crate::dsp::contract::{plain_feed, FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
+use crate::dsp::contract::{
+    element_index, plain_feed, plain_side, side_output, FilterSet, FrameLayout, LoudnessModel,
+    UPMIX_CHANNELS,
+};
 use crate::dsp::planar::Planar;
 use realfft::num_complex::Complex32;
 use std::f64::consts::PI;
@@ -23,6 +26,10 @@ pub const TOP_TAPER_START_HZ: f64 = 7000.0;
 
 /// Where the cancellation target has fallen back to the plain ratio, Hz.
 pub const TOP_TAPER_END_HZ: f64 = 14000.0;
+
+/// The band the loudness model weighs (above the crossover's transition), Hz: where the
+/// programme's loudness lives and the processing acts.
+pub const LOUDNESS_BAND_HZ: (f64, f64) = (100.0, 10_000.0);
 
 /// What a design is made from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,10 +49,8 @@ pub struct Design {
     pub filters: FilterSet,
     /// Bin frequencies, Hz.
     pub freqs: Vec<f64>,
-    /// The canceller (speakers and binaural modes).
-    pub ctc: Option<CtcDesign>,
-    /// The virtual speakers (speakers and headphone modes).
-    pub virtual_speaker: Option<VirtualSpeaker>,
+    /// What the mode designed for the sides.
+    pub mode: ModeDesign,
     /// The centre beam's limits (for any layout; unavailable on two drivers).
     pub beam: BeamSpec,
     /// The settings designed for.
@@ -74,6 +79,119 @@ fn plain_matrix(outputs: usize) -> CMatrix {
     m
 }
 
+/// What a mode designs for the sides, beside the centre every mode has. One variant per mode,
+/// so that a mode without a canceller cannot be asked for one.
+#[derive(Debug)]
+pub enum ModeDesign {
+    /// Virtual speakers through crosstalk cancellation.
+    Speakers {
+        /// The canceller.
+        ctc: CtcDesign,
+        /// The virtual speakers.
+        virtual_speaker: VirtualSpeaker,
+    },
+    /// The crosstalk of speakers at the virtual angle, simulated; nothing cancelled.
+    Headphones {
+        /// The virtual speakers.
+        virtual_speaker: VirtualSpeaker,
+    },
+    /// Crosstalk cancellation alone: each ear hears its own channel.
+    Binaural {
+        /// The canceller.
+        ctc: CtcDesign,
+    },
+}
+
+impl ModeDesign {
+    /// Designs the parts of `mode` for the ears `ears` at the bins `freqs`.
+    fn new(s: &Settings, ears: &EarResponses, freqs: &[f64], plain_share: &[f64]) -> Self {
+        let canceller = || {
+            let spec = CtcSpec {
+                cancellation_db: s.cancellation_db,
+                boost_limit_db: s.boost_limit_db,
+            };
+            let top: Vec<f64> = freqs.iter().map(|&f| cancellation_top_share(f)).collect();
+            ctc::design(ears, &spec, &top, plain_share)
+        };
+        let virtual_speaker = || VirtualSpeaker::new(s.virtual_angle_deg);
+        match s.mode {
+            Mode::Speakers => ModeDesign::Speakers {
+                ctc: canceller(),
+                virtual_speaker: virtual_speaker(),
+            },
+            Mode::Headphones => ModeDesign::Headphones {
+                virtual_speaker: virtual_speaker(),
+            },
+            Mode::Binaural => ModeDesign::Binaural { ctc: canceller() },
+        }
+    }
+
+    /// The canceller (speakers and binaural modes).
+    pub fn ctc(&self) -> Option<&CtcDesign> {
+        match self {
+            ModeDesign::Speakers { ctc, .. } | ModeDesign::Binaural { ctc } => Some(ctc),
+            ModeDesign::Headphones { .. } => None,
+        }
+    }
+
+    /// The virtual speakers (speakers and headphone modes).
+    pub fn virtual_speaker(&self) -> Option<VirtualSpeaker> {
+        match self {
+            ModeDesign::Speakers {
+                virtual_speaker, ..
+            }
+            | ModeDesign::Headphones { virtual_speaker } => Some(*virtual_speaker),
+            ModeDesign::Binaural { .. } => None,
+        }
+    }
+
+    /// The full-width chain of the sides at bin `k` (frequency `f`): columns L' and R' of
+    /// `full` (outputs × upmix channels).
+    fn sides(&self, k: usize, f: f64, full: &mut CMatrix) {
+        let n = full.rows;
+        match self {
+            ModeDesign::Speakers {
+                ctc,
+                virtual_speaker,
+            } => {
+                let c = &ctc.filters[k];
+                // Virtual crosstalk only where the physical crosstalk is cancelled.
+                let cross = virtual_speaker.contralateral(f) * cancellation_top_share(f);
+                for r in 0..n {
+                    full[(r, 0)] = c[(r, 0)] + c[(r, 1)] * cross;
+                    full[(r, 1)] = c[(r, 1)] + c[(r, 0)] * cross;
+                }
+            }
+            ModeDesign::Headphones { virtual_speaker } => {
+                let cross = virtual_speaker.contralateral(f);
+                let (left, right) = (side_output(0, n), side_output(1, n));
+                full[(left, 0)] = C64::new(1.0, 0.0);
+                full[(right, 0)] = cross;
+                full[(right, 1)] = C64::new(1.0, 0.0);
+                full[(left, 1)] = cross;
+            }
+            ModeDesign::Binaural { ctc } => {
+                let c = &ctc.filters[k];
+                for r in 0..n {
+                    full[(r, 0)] = c[(r, 0)];
+                    full[(r, 1)] = c[(r, 1)];
+                }
+            }
+        }
+    }
+}
+
+/// The per-bin spectra of a design before the FIR window, laid out like the filter set's
+/// (`[output][upmix channel][bin]`), in double precision.
+struct ChainSpectra {
+    /// The processed chain at width 0, above the crossover.
+    base: Vec<C64>,
+    /// Added per unit of width.
+    delta: Vec<C64>,
+    /// Per bin, the plain feed that the processed chain replaces above the crossover.
+    plain_complement: Vec<C64>,
+}
+
 /// Designs the whole chain for `input` on `plant`.
 pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
     let s = &input.settings;
@@ -81,39 +199,63 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
     let layout = FrameLayout::for_sample_rate(input.sample_rate);
     let freqs = layout.bin_freqs(input.sample_rate);
     let geometry = s.geometry(n);
-    let reference = geometry.reference();
     let ears: EarResponses = plant
         .ear_responses(&geometry, &freqs)
-        .relative_to(reference.distance_m);
+        .relative_to(geometry.reference().distance_m);
     let beam_spec = BeamSpec::new(n, s.spacing_m);
-    let plain = plain_matrix(n);
-
     let plain_share = crossover::plain_share(layout, input.sample_rate, s.bass_crossover_hz);
-    let uses_ctc = matches!(s.mode, Mode::Speakers | Mode::Binaural);
-    let ctc = uses_ctc.then(|| {
-        let spec = CtcSpec {
-            cancellation_db: s.cancellation_db,
-            boost_limit_db: s.boost_limit_db,
-        };
-        let top: Vec<f64> = freqs.iter().map(|&f| cancellation_top_share(f)).collect();
-        ctc::design(&ears, &spec, &top, &plain_share)
-    });
-    let virtual_speaker =
-        (s.mode != Mode::Binaural).then(|| VirtualSpeaker::new(s.virtual_angle_deg));
-    let presence = 10f64.powf(MAX_PRESENCE_DB * s.depth.clamp(0.0, 1.0) / 20.0);
-    let centre_delays = centre_alignment(&ears, s.mode, n);
-
+    let mode = ModeDesign::new(s, &ears, &freqs, &plain_share);
+    let mut spectra = chain_spectra(input, layout, &freqs, &ears, &beam_spec, &mode);
+    let mut window = FirWindow::new(layout);
     let bins = layout.bins();
-    let mut base = vec![C64::new(0.0, 0.0); bins * n * UPMIX_CHANNELS];
-    let mut delta = base.clone();
-    let mut plain_complement = vec![C64::new(0.0, 0.0); bins];
-    let at = |bin: usize, out: usize, ch: usize| (out * UPMIX_CHANNELS + ch) * bins + bin;
+    for element in spectra
+        .base
+        .chunks_exact_mut(bins)
+        .chain(spectra.delta.chunks_exact_mut(bins))
+        .chain(std::iter::once(spectra.plain_complement.as_mut_slice()))
+    {
+        window.apply(element);
+    }
+    let filters = filter_set(input, layout, &freqs, &ears, &spectra);
+    Design {
+        filters,
+        freqs,
+        mode,
+        beam: beam_spec,
+        input: *input,
+        plant_name: plant.name(),
+    }
+}
+
+/// The chain at every bin: the sides from the mode's parts, the centre from the beam (on a
+/// driver line in speakers mode) or the presence control, and the bass crossover's ideal
+/// step with the bulk delay.
+fn chain_spectra(
+    input: &DesignInput,
+    layout: FrameLayout,
+    freqs: &[f64],
+    ears: &EarResponses,
+    beam_spec: &BeamSpec,
+    mode: &ModeDesign,
+) -> ChainSpectra {
+    let s = &input.settings;
+    let n = input.outputs;
+    let plain = plain_matrix(n);
+    let presence = 10f64.powf(MAX_PRESENCE_DB * s.depth.clamp(0.0, 1.0) / 20.0);
+    let centre_delays = centre_alignment(ears, s.mode, n);
+    let bins = layout.bins();
+    let mut out = ChainSpectra {
+        base: vec![C64::new(0.0, 0.0); bins * n * UPMIX_CHANNELS],
+        delta: vec![C64::new(0.0, 0.0); bins * n * UPMIX_CHANNELS],
+        plain_complement: vec![C64::new(0.0, 0.0); bins],
+    };
+    let at = |bin: usize, out: usize, ch: usize| element_index(bins, bin, out, ch);
     for (k, &f) in freqs.iter().enumerate() {
         // The processed chain at this bin, before the bass crossover: full width and width 0.
         let mut full = CMatrix::zeros(n, UPMIX_CHANNELS);
         let mut zero = CMatrix::zeros(n, UPMIX_CHANNELS);
         let centre: Vec<C64> = if s.mode == Mode::Speakers && beam_spec.available() {
-            beam::centre_weights(&beam_spec, f, s.depth)
+            beam::centre_weights(beam_spec, f, s.depth)
                 .iter()
                 .zip(&centre_delays)
                 .map(|(w, d)| C64::from_polar(2.0 * w, -2.0 * PI * f * d))
@@ -121,43 +263,7 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
         } else {
             (0..n).map(|r| plain[(r, 2)] * presence).collect()
         };
-        match s.mode {
-            Mode::Speakers => {
-                let c = &ctc
-                    .as_ref()
-                    .expect("speakers mode designs a canceller")
-                    .filters[k];
-                // Virtual crosstalk only where the physical crosstalk is cancelled.
-                let share = cancellation_top_share(f);
-                let cross = virtual_speaker
-                    .expect("speakers mode has virtual speakers")
-                    .contralateral(f)
-                    * share;
-                for r in 0..n {
-                    full[(r, 0)] = c[(r, 0)] + c[(r, 1)] * cross;
-                    full[(r, 1)] = c[(r, 1)] + c[(r, 0)] * cross;
-                }
-            }
-            Mode::Headphones => {
-                let cross = virtual_speaker
-                    .expect("headphone mode has virtual speakers")
-                    .contralateral(f);
-                full[(0, 0)] = C64::new(1.0, 0.0);
-                full[(n - 1, 0)] = cross;
-                full[(n - 1, 1)] = C64::new(1.0, 0.0);
-                full[(0, 1)] = cross;
-            }
-            Mode::Binaural => {
-                let c = &ctc
-                    .as_ref()
-                    .expect("binaural mode designs a canceller")
-                    .filters[k];
-                for r in 0..n {
-                    full[(r, 0)] = c[(r, 0)];
-                    full[(r, 1)] = c[(r, 1)];
-                }
-            }
-        }
+        mode.sides(k, f, &mut full);
         for r in 0..n {
             zero[(r, 0)] = plain[(r, 0)];
             zero[(r, 1)] = plain[(r, 1)];
@@ -181,42 +287,60 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
         );
         for r in 0..n {
             for ch in 0..UPMIX_CHANNELS {
-                base[at(k, r, ch)] = zero[(r, ch)] * delay;
-                delta[at(k, r, ch)] = (full[(r, ch)] - zero[(r, ch)]) * delay;
+                out.base[at(k, r, ch)] = zero[(r, ch)] * delay;
+                out.delta[at(k, r, ch)] = (full[(r, ch)] - zero[(r, ch)]) * delay;
             }
         }
-        plain_complement[k] = delay;
+        out.plain_complement[k] = delay;
     }
-    let mut window = FirWindow::new(layout);
-    for element in base
-        .chunks_exact_mut(bins)
-        .chain(delta.chunks_exact_mut(bins))
-        .chain(std::iter::once(plain_complement.as_mut_slice()))
-    {
-        window.apply(element);
-    }
-    let loudness = loudness_model(&freqs, &ears, s.mode, n, &base, &delta, s.bass_crossover_hz);
+    out
+}
+
+/// The filter set of windowed chain spectra: single precision, the sides that take the plain
+/// feed away, the ear responses, the centre share and the loudness model.
+fn filter_set(
+    input: &DesignInput,
+    layout: FrameLayout,
+    freqs: &[f64],
+    ears: &EarResponses,
+    spectra: &ChainSpectra,
+) -> FilterSet {
+    let s = &input.settings;
+    let n = input.outputs;
+    let bins = layout.bins();
+    let loudness = loudness_model(
+        freqs,
+        ears,
+        s.mode,
+        n,
+        &spectra.base,
+        &spectra.delta,
+        s.bass_crossover_hz,
+    );
     let to32 =
         |v: &Vec<C64>| Planar::collect(v.iter().map(|c| Complex32::new(c.re as f32, c.im as f32)));
-    // The plain feed the processing replaces: L on the leftmost output, R on the rightmost.
+    // The plain feed the processing replaces.
     let mut sides = [
         vec![C64::new(0.0, 0.0); n * bins],
         vec![C64::new(0.0, 0.0); n * bins],
     ];
-    for (side, output) in [(0, 0), (1, n - 1)] {
-        for (k, v) in plain_complement.iter().enumerate() {
-            sides[side][output * bins + k] = -v;
+    for (side, values) in sides.iter_mut().enumerate() {
+        let output = side_output(side, n);
+        for (k, v) in spectra.plain_complement.iter().enumerate() {
+            values[output * bins + k] = -v;
         }
     }
-    let filters = FilterSet {
+    FilterSet {
         layout,
         outputs: n,
-        base: to32(&base),
-        width_delta: to32(&delta),
-        sides_used: (0..n).map(|o| [o == 0, o == n - 1]).collect(),
+        base: to32(&spectra.base),
+        width_delta: to32(&spectra.delta),
+        sides_used: (0..n)
+            .map(|o| [0, 1].map(|side| plain_side(o, n) == Some(side)))
+            .collect(),
         sides: sides.each_ref().map(to32),
         ear_responses: crate::design::evaluate::simulate::ear_firs(
-            &ears,
+            ears,
             layout,
             input.sample_rate,
             s.mode,
@@ -232,15 +356,6 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
         // crossover by the lost crosstalk energy: a shelf, i.e. colour.
         compensate_loudness: s.loudness_compensation && s.mode != Mode::Binaural,
         generation: 0,
-    };
-    Design {
-        filters,
-        freqs,
-        ctc,
-        virtual_speaker,
-        beam: beam_spec,
-        input: *input,
-        plant_name: plant.name(),
     }
 }
 
@@ -258,8 +373,8 @@ fn centre_alignment(ears: &EarResponses, mode: Mode, n: usize) -> Vec<f64> {
 }
 
 /// Ear power of a reference programme (uncorrelated sides plus a centred source, equal
-/// power), pink-weighted over the processed band (above the crossover's transition, up to
-/// 10 kHz), for the plain input and the processed chain.
+/// power), pink-weighted over [`LOUDNESS_BAND_HZ`] (from the crossover's transition if that is
+/// higher), for the plain input and the processed chain.
 fn loudness_model(
     freqs: &[f64],
     ears: &EarResponses,
@@ -271,23 +386,23 @@ fn loudness_model(
 ) -> LoudnessModel {
     let plain = plain_matrix(n);
     let bins = freqs.len();
-    let at = |bin: usize, out: usize, ch: usize| (out * UPMIX_CHANNELS + ch) * bins + bin;
+    let at = |bin: usize, out: usize, ch: usize| element_index(bins, bin, out, ch);
     let mut model = LoudnessModel {
         plain: 0.0,
         at_zero: 0.0,
         cross: 0.0,
         delta: 0.0,
     };
-    let lowest = (crossover_hz + 2.0 * crossover::STEP_OFFSET_HZ).max(100.0);
+    let lowest = (crossover_hz + 2.0 * crossover::STEP_OFFSET_HZ).max(LOUDNESS_BAND_HZ.0);
     for (k, &f) in freqs.iter().enumerate() {
-        if f < lowest || f > 10_000.0 {
+        if f < lowest || f > LOUDNESS_BAND_HZ.1 {
             continue;
         }
         let weight = 1.0 / f;
         // Outputs to ears: the plant for speakers, the outer outputs themselves for headphones.
         let to_ear = |ear: usize, out: usize| -> C64 {
             if mode == Mode::Headphones {
-                let ear_out = if ear == 0 { 0 } else { n - 1 };
+                let ear_out = side_output(ear, n);
                 C64::new(if out == ear_out { 1.0 } else { 0.0 }, 0.0)
             } else {
                 ears.get(k, ear, out)

@@ -19,6 +19,7 @@
 use crate::design::filters::linalg::CMatrix;
 use crate::design::model::plant::EarResponses;
 use crate::design::C64;
+use crate::dsp::contract::side_output;
 use std::f64::consts::PI;
 
 /// What a crosstalk canceller is asked for.
@@ -53,16 +54,16 @@ pub struct CtcDesign {
 /// input to the rightmost (N × 2).
 pub fn plain_feed(drivers: usize) -> CMatrix {
     let mut m = CMatrix::zeros(drivers, 2);
-    m[(0, 0)] = C64::new(1.0, 0.0);
-    m[(drivers - 1, 1)] = C64::new(1.0, 0.0);
+    for side in 0..2 {
+        m[(side_output(side, drivers), side)] = C64::new(1.0, 0.0);
+    }
     m
 }
 
 /// Level and arrival time of the plain feed at each ipsilateral ear (see
 /// [`EarResponses::arrival`]): the all-pass each ear is to receive.
 pub fn ipsilateral_all_pass(plant: &EarResponses) -> [(f64, f64); 2] {
-    let n = plant.drivers;
-    [plant.arrival(0, 0), plant.arrival(1, n - 1)]
+    [0, 1].map(|ear| plant.arrival(ear, side_output(ear, plant.drivers)))
 }
 
 /// Most drivers a canceller is designed for (stack-allocated per-frequency systems).
