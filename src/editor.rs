@@ -17,7 +17,7 @@ use crate::design::filters::chain::DesignInput;
 use crate::design::model::head::{HeadChoice, PlantCache};
 use crate::design::model::plant::{Plant, SphereHead};
 use crate::dsp::meters::{Meters, SILENCE_DB};
-use crate::params::{ModeParam, SoundstageParams, BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP};
+use crate::params::{Float, ModeParam, SoundstageParams, Switch, MODE_HELP};
 use analysis::AnalysisCache;
 use egui::{pos2, vec2, Align2, FontId, Rect, Stroke};
 use nice_plug::context::gui::GuiContext;
@@ -244,11 +244,9 @@ impl SoundstageEditor {
             ui.add_space(16.0);
             mode_selector(ui, &self.params, setter);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                for (param, spec, label) in [
-                    (&self.params.bypass, &BOOL_PARAMS[1], "Bypass"),
-                    (&self.params.preview, &BOOL_PARAMS[2], "Headphone preview"),
-                ] {
-                    toggle(ui, param, setter, label, spec.help);
+                for switch in [Switch::Bypass, Switch::Preview] {
+                    let spec = switch.spec();
+                    toggle(ui, self.params.switch(switch), setter, spec.name, spec.help);
                 }
             });
         });
@@ -366,19 +364,12 @@ impl SoundstageEditor {
     }
 }
 
-/// Help text of a float parameter, for its tooltip.
-fn help(id: &str) -> &'static str {
-    crate::params::float_spec(id).map_or("", |s| s.help)
-}
-
 /// Applies a preset: every geometry parameter through the host (one undo step per
 /// parameter, as hosts record them), and remembers which preset it was.
 fn apply_preset(params: &SoundstageParams, setter: &ParamSetter, preset: &Preset) {
     let settings = preset.apply(&params.settings());
-    for spec in &FLOAT_PARAMS {
-        let Some(param) = params.float(spec.id) else {
-            continue;
-        };
+    for f in Float::ALL {
+        let (spec, param) = (f.spec(), params.float(f));
         let value = (spec.read)(&settings) as f32;
         if (value - param.value()).abs() > f32::EPSILON {
             setter.begin_set_parameter(param);
@@ -386,9 +377,9 @@ fn apply_preset(params: &SoundstageParams, setter: &ParamSetter, preset: &Preset
             setter.end_set_parameter(param);
         }
     }
-    setter.begin_set_parameter(&params.mode);
-    setter.set_parameter(&params.mode, settings.mode.into());
-    setter.end_set_parameter(&params.mode);
+    setter.begin_set_parameter(params.mode());
+    setter.set_parameter(params.mode(), settings.mode.into());
+    setter.end_set_parameter(params.mode());
     *params.preset.write().unwrap_or_else(|e| e.into_inner()) = preset.id.clone();
 }
 
@@ -422,7 +413,7 @@ fn preset_selector(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamS
 }
 
 fn mode_selector(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter) {
-    let current = params.mode.value();
+    let current = params.mode().value();
     ui.label("Mode").on_hover_text(MODE_HELP);
     for (mode, name, help) in [
         (ModeParam::Speakers, "Speakers", "Virtual speakers through crosstalk cancellation, centre beam on a driver line"),
@@ -430,9 +421,9 @@ fn mode_selector(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSet
         (ModeParam::Binaural, "Binaural", "Crosstalk cancellation alone: each ear hears its own channel (binaural recordings, measuring the canceller)"),
     ] {
         if ui.selectable_label(current == mode, name).on_hover_text(help).clicked() && current != mode {
-            setter.begin_set_parameter(&params.mode);
-            setter.set_parameter(&params.mode, mode);
-            setter.end_set_parameter(&params.mode);
+            setter.begin_set_parameter(params.mode());
+            setter.set_parameter(params.mode(), mode);
+            setter.end_set_parameter(params.mode());
         }
     }
 }
@@ -442,39 +433,42 @@ fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, 
     ui.label(egui::RichText::new("Image").size(15.0).strong());
     let knob = ((width - 30.0) / 3.0 - 24.0).clamp(40.0, 64.0);
     ui.horizontal(|ui| {
-        for (param, id) in [
-            (&params.width, "width"),
-            (&params.depth, "depth"),
-            (&params.cancellation, "cancel"),
-        ] {
-            ui.add(Knob::new(param, setter, knob, help(id)));
+        for f in [Float::Width, Float::Depth, Float::Cancellation] {
+            ui.add(Knob::new(params.float(f), setter, knob, f.spec().help));
         }
     });
     ui.add_space(8.0);
     ui.label(egui::RichText::new("Geometry").size(15.0).strong());
-    for (param, id) in [
-        (&params.spacing, "spacing"),
-        (&params.distance, "dist"),
-        (&params.virtual_angle, "vangle"),
-        (&params.offset, "offset"),
+    for f in [
+        Float::Spacing,
+        Float::Distance,
+        Float::VirtualAngle,
+        Float::Offset,
     ] {
-        ui.add(Slider::new(param, setter, width - 8.0, help(id)));
+        ui.add(Slider::new(
+            params.float(f),
+            setter,
+            width - 8.0,
+            f.spec().help,
+        ));
     }
     ui.add_space(8.0);
     ui.label(egui::RichText::new("Safety and level").size(15.0).strong());
-    for (param, id) in [
-        (&params.bass_crossover, "bassx"),
-        (&params.boost_limit, "boost"),
-        (&params.output_gain, "gain"),
-    ] {
-        ui.add(Slider::new(param, setter, width - 8.0, help(id)));
+    for f in [Float::BassCrossover, Float::BoostLimit, Float::OutputGain] {
+        ui.add(Slider::new(
+            params.float(f),
+            setter,
+            width - 8.0,
+            f.spec().help,
+        ));
     }
+    let loudness = Switch::Loudness.spec();
     toggle(
         ui,
-        &params.loudness,
+        params.switch(Switch::Loudness),
         setter,
-        BOOL_PARAMS[0].name,
-        BOOL_PARAMS[0].help,
+        loudness.name,
+        loudness.help,
     );
 }
 

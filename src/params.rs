@@ -280,6 +280,61 @@ pub fn float_spec(id: &str) -> Option<&'static FloatSpec> {
     FLOAT_PARAMS.iter().find(|s| s.id == id)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_names_are_the_tables_indices_and_the_ids_are_unique() {
+        for (i, f) in Float::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i);
+        }
+        for (i, s) in Switch::ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i);
+        }
+        let ids: Vec<&str> = FLOAT_PARAMS
+            .iter()
+            .map(|s| s.id)
+            .chain([MODE_ID])
+            .chain(BOOL_PARAMS.iter().map(|s| s.id))
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            ids.len(),
+            "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn the_host_sees_exactly_the_tables_parameters_with_their_names_and_defaults() {
+        let params = SoundstageParams::default();
+        let map = params.param_map();
+        let mut expected: Vec<&str> = FLOAT_PARAMS.iter().map(|s| s.id).collect();
+        expected.insert(MODE_POSITION, MODE_ID);
+        expected.extend(BOOL_PARAMS.iter().map(|s| s.id));
+        let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, expected);
+        for (id, ptr, _) in &map {
+            // SAFETY: `params` outlives the map's pointers.
+            let (name, default) = unsafe { (ptr.name(), ptr.default_normalized_value()) };
+            if let Some(spec) = float_spec(id) {
+                assert_eq!(name, spec.name, "{id}");
+                let normalised = spec.range().normalize(spec.default);
+                assert!(
+                    (default - normalised).abs() < 1e-6,
+                    "{id}: {default} vs {normalised}"
+                );
+            } else if let Some(spec) = BOOL_PARAMS.iter().find(|s| s.id == id) {
+                assert_eq!(name, spec.name, "{id}");
+                assert_eq!(default, if spec.default { 1.0 } else { 0.0 }, "{id}");
+            } else {
+                assert_eq!(id, MODE_ID);
+            }
+        }
+    }
+}
+
 /// The mode as a host enum.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeParam {
@@ -324,51 +379,117 @@ pub const STATE_VERSION: u32 = 1;
 /// Default editor size, logical pixels.
 pub const DEFAULT_EDITOR_SIZE: (f32, f32) = (1000.0, 680.0);
 
+/// The float parameters by name: each is its index in [`FLOAT_PARAMS`] (and in the host's
+/// parameter array), so that code names a parameter instead of counting to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Float {
+    /// `width`.
+    Width,
+    /// `depth`.
+    Depth,
+    /// `cancel`.
+    Cancellation,
+    /// `spacing`.
+    Spacing,
+    /// `dist`.
+    Distance,
+    /// `vangle`.
+    VirtualAngle,
+    /// `offset`.
+    Offset,
+    /// `bassx`.
+    BassCrossover,
+    /// `boost`.
+    BoostLimit,
+    /// `gain`.
+    OutputGain,
+}
+
+impl Float {
+    /// Every float parameter, in table order.
+    pub const ALL: [Float; FLOAT_PARAMS.len()] = [
+        Float::Width,
+        Float::Depth,
+        Float::Cancellation,
+        Float::Spacing,
+        Float::Distance,
+        Float::VirtualAngle,
+        Float::Offset,
+        Float::BassCrossover,
+        Float::BoostLimit,
+        Float::OutputGain,
+    ];
+
+    /// The parameter's specification.
+    pub fn spec(self) -> &'static FloatSpec {
+        &FLOAT_PARAMS[self as usize]
+    }
+}
+
+/// The switch parameters by name: each is its index in [`BOOL_PARAMS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// `loud`.
+    Loudness,
+    /// `bypass`.
+    Bypass,
+    /// `preview`.
+    Preview,
+}
+
+impl Switch {
+    /// Every switch, in table order.
+    pub const ALL: [Switch; BOOL_PARAMS.len()] =
+        [Switch::Loudness, Switch::Bypass, Switch::Preview];
+
+    /// The switch's specification.
+    pub fn spec(self) -> &'static BoolSpec {
+        &BOOL_PARAMS[self as usize]
+    }
+}
+
+/// Hosts list the mode after this many float parameters (width, depth, cancellation: the
+/// main controls come first).
+pub const MODE_POSITION: usize = 3;
+
+/// The host parameters, built from the tables: their ids, names, ranges and order come from
+/// [`FLOAT_PARAMS`], [`BOOL_PARAMS`] and the mode's constants and nowhere else.
+pub struct HostParams {
+    /// One per [`FLOAT_PARAMS`] entry, in its order.
+    floats: [FloatParam; FLOAT_PARAMS.len()],
+    /// The output mode.
+    pub mode: EnumParam<ModeParam>,
+    /// One per [`BOOL_PARAMS`] entry, in its order.
+    switches: [BoolParam; BOOL_PARAMS.len()],
+}
+
+// SAFETY: every pointer in the map points into `self`'s own parameters, which live as long
+// as `self` (the contract the derive macro keeps too).
+unsafe impl Params for HostParams {
+    fn param_map(&self) -> Vec<(String, ParamPtr, String)> {
+        let floats = FLOAT_PARAMS
+            .iter()
+            .zip(&self.floats)
+            .map(|(spec, p)| (spec.id, p.as_ptr()));
+        let switches = BOOL_PARAMS
+            .iter()
+            .zip(&self.switches)
+            .map(|(spec, p)| (spec.id, p.as_ptr()));
+        let mut map: Vec<(&str, ParamPtr)> = floats.collect();
+        map.insert(MODE_POSITION, (MODE_ID, self.mode.as_ptr()));
+        map.extend(switches);
+        map.into_iter()
+            .map(|(id, ptr)| (id.to_string(), ptr, String::new()))
+            .collect()
+    }
+}
+
 /// The host parameters and the persisted fields.
 #[derive(Params)]
 pub struct SoundstageParams {
-    /// Width.
-    #[id = "width"]
-    pub width: FloatParam,
-    /// Depth.
-    #[id = "depth"]
-    pub depth: FloatParam,
-    /// Cancellation target.
-    #[id = "cancel"]
-    pub cancellation: FloatParam,
-    /// Output mode.
-    #[id = "mode"]
-    pub mode: EnumParam<ModeParam>,
-    /// Driver spacing.
-    #[id = "spacing"]
-    pub spacing: FloatParam,
-    /// Listening distance.
-    #[id = "dist"]
-    pub distance: FloatParam,
-    /// Virtual speaker angle.
-    #[id = "vangle"]
-    pub virtual_angle: FloatParam,
-    /// Listener offset.
-    #[id = "offset"]
-    pub offset: FloatParam,
-    /// Bass crossover.
-    #[id = "bassx"]
-    pub bass_crossover: FloatParam,
-    /// Boost limit.
-    #[id = "boost"]
-    pub boost_limit: FloatParam,
-    /// Output gain.
-    #[id = "gain"]
-    pub output_gain: FloatParam,
-    /// Loudness compensation.
-    #[id = "loud"]
-    pub loudness: BoolParam,
-    /// Bypass.
-    #[id = "bypass"]
-    pub bypass: BoolParam,
-    /// Headphone preview of the speakers chain.
-    #[id = "preview"]
-    pub preview: BoolParam,
+    /// The host parameters.
+    #[nested]
+    pub host: HostParams,
 
     /// Editor size in logical pixels (the egui state itself cannot be persisted).
     #[persist = "editor-size"]
@@ -422,25 +543,25 @@ pub fn parse_number(text: &str, unit: &str) -> Option<f32> {
 impl Default for SoundstageParams {
     fn default() -> Self {
         let generation = Arc::new(AtomicU64::new(0));
-        let f = |i: usize| float_param(&FLOAT_PARAMS[i], &generation);
         let mode_generation = generation.clone();
-        Self {
-            width: f(0),
-            depth: f(1),
-            cancellation: f(2),
+        let switch = |s: Switch| {
+            let p = bool_param(s.spec(), &generation);
+            // The host's own bypass button drives this switch.
+            if s == Switch::Bypass {
+                p.make_bypass()
+            } else {
+                p
+            }
+        };
+        let host = HostParams {
+            floats: Float::ALL.map(|f| float_param(f.spec(), &generation)),
             mode: EnumParam::new("Mode", ModeParam::Speakers).with_callback(Arc::new(move |_| {
                 mode_generation.fetch_add(1, Ordering::Release);
             })),
-            spacing: f(3),
-            distance: f(4),
-            virtual_angle: f(5),
-            offset: f(6),
-            bass_crossover: f(7),
-            boost_limit: f(8),
-            output_gain: f(9),
-            loudness: bool_param(&BOOL_PARAMS[0], &generation),
-            bypass: bool_param(&BOOL_PARAMS[1], &generation).make_bypass(),
-            preview: bool_param(&BOOL_PARAMS[2], &generation),
+            switches: Switch::ALL.map(switch),
+        };
+        Self {
+            host,
             editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
             preset: Arc::new(RwLock::new(DEFAULT_PRESET.to_string())),
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
@@ -451,31 +572,27 @@ impl Default for SoundstageParams {
 }
 
 impl SoundstageParams {
-    /// The host parameter for a float spec id (same order as [`FLOAT_PARAMS`]).
-    pub fn float(&self, id: &str) -> Option<&FloatParam> {
-        Some(match id {
-            "width" => &self.width,
-            "depth" => &self.depth,
-            "cancel" => &self.cancellation,
-            "spacing" => &self.spacing,
-            "dist" => &self.distance,
-            "vangle" => &self.virtual_angle,
-            "offset" => &self.offset,
-            "bassx" => &self.bass_crossover,
-            "boost" => &self.boost_limit,
-            "gain" => &self.output_gain,
-            _ => return None,
-        })
+    /// A float parameter.
+    pub fn float(&self, p: Float) -> &FloatParam {
+        &self.host.floats[p as usize]
     }
 
-    /// The host parameter for a bool spec id.
-    pub fn switch(&self, id: &str) -> Option<&BoolParam> {
-        match id {
-            "loud" => Some(&self.loudness),
-            "bypass" => Some(&self.bypass),
-            "preview" => Some(&self.preview),
-            _ => None,
-        }
+    /// The float parameter with this id (the CLI's and the tables' ids).
+    pub fn float_by_id(&self, id: &str) -> Option<&FloatParam> {
+        Float::ALL
+            .into_iter()
+            .find(|f| f.spec().id == id)
+            .map(|f| self.float(f))
+    }
+
+    /// A switch parameter.
+    pub fn switch(&self, s: Switch) -> &BoolParam {
+        &self.host.switches[s as usize]
+    }
+
+    /// The mode parameter.
+    pub fn mode(&self) -> &EnumParam<ModeParam> {
+        &self.host.mode
     }
 
     /// The head the filters are designed for now.
@@ -492,19 +609,13 @@ impl SoundstageParams {
     /// The current values as settings (unsmoothed: smoothing happens in the engine).
     pub fn settings(&self) -> Settings {
         let mut s = Settings::default();
-        for spec in &FLOAT_PARAMS {
-            let p = self
-                .float(spec.id)
-                .expect("every float spec has a host parameter");
-            (spec.apply)(&mut s, p.value() as f64);
+        for f in Float::ALL {
+            (f.spec().apply)(&mut s, self.float(f).value() as f64);
         }
-        for spec in &BOOL_PARAMS {
-            let p = self
-                .switch(spec.id)
-                .expect("every bool spec has a host parameter");
-            (spec.apply)(&mut s, p.value());
+        for sw in Switch::ALL {
+            (sw.spec().apply)(&mut s, self.switch(sw).value());
         }
-        s.mode = self.mode.value().into();
+        s.mode = self.mode().value().into();
         s
     }
 }
