@@ -15,7 +15,6 @@ pub use shared::Shared;
 use crate::design::config::presets::{self, Preset};
 use crate::design::filters::chain::DesignInput;
 use crate::design::model::head::{HeadChoice, PlantCache};
-use crate::design::model::plant::{Plant, SphereHead};
 use crate::dsp::meters::{Meters, SILENCE_DB};
 use crate::params::{Float, ModeParam, SoundstageParams, Switch, MODE_HELP};
 use analysis::AnalysisCache;
@@ -134,12 +133,7 @@ impl NiceEguiApp for SoundstageEditor {
         let geometry = settings.geometry(outputs);
         // The plots listen with the head the filters are designed for; while it cannot serve
         // (the designer says why), with the sphere the last good design fell back to.
-        let plant: Arc<dyn Plant> = self
-            .plants
-            .get(&self.params.head_choice())
-            .ok()
-            .filter(|p| p.check(&geometry).is_ok())
-            .unwrap_or_else(|| Arc::new(SphereHead::default()));
+        let (plant, _) = self.plants.serving(&self.params.head_choice(), &geometry);
         self.analyses.request(
             DesignInput {
                 settings,

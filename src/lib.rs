@@ -10,7 +10,6 @@ pub mod params;
 
 use design::filters::chain::{design as design_filters, DesignInput};
 use design::model::head::PlantCache;
-use design::model::plant::{Plant, SphereHead};
 use design::worker::{DesignJob, DesignWorker};
 use dsp::engine::{Controls, Engine};
 use dsp::handover;
@@ -130,18 +129,12 @@ impl Plugin for Soundstage {
         // The engine needs filters now: when the chosen head cannot serve (damaged data, a
         // geometry it does not cover), the sphere stands in and the editor says why.
         let mut plants = PlantCache::default();
-        let geometry = settings.geometry(outputs);
-        let chosen = plants
-            .get(&self.params.head_choice())
-            .and_then(|p| p.check(&geometry).map(|()| p));
-        let plant: Arc<dyn Plant> = match &chosen {
-            Ok(p) => p.clone(),
-            Err(_) => Arc::new(SphereHead::default()),
-        };
+        let (plant, problem) =
+            plants.serving(&self.params.head_choice(), &settings.geometry(outputs));
         let first = design_filters(&input, plant.as_ref());
         self.shared.set_active(outputs, sample_rate);
         self.shared.publish(&first);
-        if let Err(why) = &chosen {
+        if let Some(why) = &problem {
             self.shared.set_problem(why);
         }
         let mut filters = Box::new(first.filters);

@@ -342,7 +342,7 @@ fn bad_files_are_refused_with_their_reason() {
         .unwrap()
         .apply(&Settings::default())
         .geometry(2);
-    let why = rear.check(&g).expect_err("no coverage");
+    let why = rear.check(&g).expect_err("no coverage").to_string();
     println!("rear.sofa on studio monitors: {why}");
     assert!(why.contains("driver 1") && why.contains("covers"), "{why}");
 }

@@ -100,8 +100,8 @@ pub enum CliError {
         source: soundstage::design::model::sofa::SofaError,
     },
     /// The head cannot serve the geometry asked for.
-    #[error("{0}")]
-    Coverage(String),
+    #[error(transparent)]
+    Design(#[from] soundstage::design::DesignError),
     /// The rendered audio would not fit a WAV file.
     #[error("{path}: {reason}")]
     Encode {

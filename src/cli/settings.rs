@@ -109,6 +109,6 @@ pub fn plant_from(
     };
     plant
         .check(&settings.geometry(outputs))
-        .map_err(CliError::Coverage)?;
+        .map_err(CliError::Design)?;
     Ok(plant)
 }

@@ -5,6 +5,10 @@
 //! produces the contract the audio thread runs ([`crate::dsp::contract`]); [`evaluate`]
 //! listens to a design through a model, and [`worker`] runs the design on its own thread.
 
+mod error;
+
+pub use error::{DesignError, HeadDamage};
+
 pub mod config;
 pub mod evaluate;
 pub mod filters;

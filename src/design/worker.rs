@@ -5,6 +5,7 @@
 
 use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
+use crate::design::DesignError;
 use crate::dsp::handover::DesignerSide;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,10 +45,10 @@ impl DesignWorker {
     /// diagnostics); `on_error` hears, once per change, why a design was not made (the last
     /// good filters keep playing).
     pub fn spawn(
-        mut source: impl FnMut() -> Result<DesignJob, String> + Send + 'static,
+        mut source: impl FnMut() -> Result<DesignJob, DesignError> + Send + 'static,
         mut designer: DesignerSide,
         mut on_design: impl FnMut(&Design) + Send + 'static,
-        mut on_error: impl FnMut(&str) + Send + 'static,
+        mut on_error: impl FnMut(&DesignError) + Send + 'static,
         designed: DesignJob,
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
@@ -60,7 +61,7 @@ impl DesignWorker {
                     plant: designed.plant,
                 };
                 let mut unsent = None;
-                let mut last_error: Option<String> = None;
+                let mut last_error: Option<DesignError> = None;
                 while !stop_flag.load(Ordering::Acquire) {
                     designer.collect_garbage();
                     if let Some(set) = unsent.take() {
@@ -92,7 +93,7 @@ impl DesignWorker {
                             }
                         }
                         Err(why) => {
-                            if last_error.as_deref() != Some(why.as_str()) {
+                            if last_error.as_ref() != Some(&why) {
                                 on_error(&why);
                                 last_error = Some(why);
                             }

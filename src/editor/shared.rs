@@ -80,7 +80,7 @@ impl Shared {
     }
 
     /// Records why the latest change was not designed (designer thread).
-    pub fn set_problem(&self, why: &str) {
+    pub fn set_problem(&self, why: &impl std::fmt::Display) {
         *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.to_string());
     }
 

@@ -2,9 +2,11 @@
 //! built-in sphere, or a measured head whose horizontal-plane HRIRs travel inside the state,
 //! so that a session reopens on another machine without the SOFA file.
 
+use crate::design::model::geometry::Geometry;
 use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
 use crate::design::model::sofa::{HrirSet, Measurement};
+use crate::design::{DesignError, HeadDamage};
 use base64::Engine as _;
 use std::sync::Arc;
 
@@ -77,16 +79,16 @@ impl StoredSet {
     }
 
     /// The set back, or why the stored data is unusable (a damaged or hand-edited state).
-    pub fn to_set(&self) -> Result<HrirSet, String> {
+    pub fn to_set(&self) -> Result<HrirSet, HeadDamage> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.irs)
-            .map_err(|e| format!("the stored measured head is damaged ({e})"))?;
+            .map_err(|e| HeadDamage::Encoding(e.to_string()))?;
         let per = 2 * self.taps * 4;
         if self.taps == 0
             || self.azimuths_deg.is_empty()
             || bytes.len() != per * self.azimuths_deg.len()
         {
-            return Err("the stored measured head is damaged (its sizes do not match)".into());
+            return Err(HeadDamage::Sizes);
         }
         let values: Vec<f32> = bytes
             .chunks_exact(4)
@@ -96,7 +98,7 @@ impl StoredSet {
             || !crate::design::model::sofa::SAMPLE_RATES.contains(&self.sample_rate)
             || !(self.radius_m.is_finite() && self.radius_m > 0.0)
         {
-            return Err("the stored measured head is damaged (invalid values)".into());
+            return Err(HeadDamage::Values);
         }
         let measurements = self
             .azimuths_deg
@@ -124,7 +126,7 @@ impl StoredSet {
 
 impl HeadChoice {
     /// The plant this choice designs for.
-    pub fn plant(&self) -> Result<Arc<dyn Plant>, String> {
+    pub fn plant(&self) -> Result<Arc<dyn Plant>, DesignError> {
         match (&self.set, self.measured) {
             (Some(set), true) => Ok(Arc::new(MeasuredHead::new(&set.to_set()?))),
             _ => Ok(Arc::new(SphereHead::default())),
@@ -140,17 +142,29 @@ impl HeadChoice {
 
 /// Turns head choices into plants, rebuilding only when the head changes (building a
 /// measured head analyses its responses: milliseconds, too much for every poll).
-#[derive(Default)]
 pub struct PlantCache {
+    /// The choice last asked for and what it gave.
     last: Option<(HeadChoice, PlantOrWhyNot)>,
+    /// The sphere that stands in whenever the chosen head cannot serve: always the same
+    /// plant, so that whoever caches by plant sees no change while the fallback lasts.
+    sphere: Arc<dyn Plant>,
+}
+
+impl Default for PlantCache {
+    fn default() -> Self {
+        Self {
+            last: None,
+            sphere: Arc::new(SphereHead::default()),
+        }
+    }
 }
 
 /// A plant, or why the head's data gives none.
-type PlantOrWhyNot = Result<Arc<dyn Plant>, String>;
+type PlantOrWhyNot = Result<Arc<dyn Plant>, DesignError>;
 
 impl PlantCache {
     /// The plant for `choice` (or why its stored data is unusable).
-    pub fn get(&mut self, choice: &HeadChoice) -> Result<Arc<dyn Plant>, String> {
+    pub fn get(&mut self, choice: &HeadChoice) -> Result<Arc<dyn Plant>, DesignError> {
         if let Some((last, plant)) = &self.last {
             if last.same_head(choice) {
                 return plant.clone();
@@ -159,5 +173,18 @@ impl PlantCache {
         let plant = choice.plant();
         self.last = Some((choice.clone(), plant.clone()));
         plant
+    }
+
+    /// The plant that serves `geometry`: the chosen head, or else the sphere, with why the
+    /// chosen head cannot (damaged data, a direction it does not cover).
+    pub fn serving(
+        &mut self,
+        choice: &HeadChoice,
+        geometry: &Geometry,
+    ) -> (Arc<dyn Plant>, Option<DesignError>) {
+        match self.get(choice).and_then(|p| p.check(geometry).map(|()| p)) {
+            Ok(plant) => (plant, None),
+            Err(why) => (self.sphere.clone(), Some(why)),
+        }
     }
 }

@@ -22,6 +22,7 @@
 use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::model::sofa::{HrirSet, Measurement};
+use crate::design::DesignError;
 use crate::design::{C64, SPEED_OF_SOUND};
 use realfft::RealFftPlanner;
 use std::f64::consts::PI;
@@ -369,7 +370,7 @@ impl Plant for MeasuredHead {
         None
     }
 
-    fn check(&self, geometry: &Geometry) -> Result<(), String> {
+    fn check(&self, geometry: &Geometry) -> Result<(), DesignError> {
         for driver in 0..geometry.drivers {
             let azimuths = [0, 1].map(|ear| self.sight_line(geometry, driver, ear).0);
             if let Some(&azimuth) = azimuths.iter().find(|a| self.neighbours(**a).is_none()) {
@@ -391,7 +392,7 @@ impl Plant for MeasuredHead {
                     azimuth: to_right(azimuth),
                     covered,
                 }
-                .to_string());
+                .into());
             }
         }
         Ok(())

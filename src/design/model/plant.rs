@@ -5,6 +5,7 @@
 
 use crate::design::filters::linalg::CMatrix;
 use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::DesignError;
 use crate::design::{C64, SPEED_OF_SOUND};
 use std::f64::consts::PI;
 
@@ -120,7 +121,7 @@ pub trait Plant: Send + Sync + std::fmt::Debug {
 
     /// Whether this plant can describe `geometry` (a measured head covers only the directions
     /// it was measured in); the reason, for the user, when it cannot.
-    fn check(&self, _geometry: &Geometry) -> Result<(), String> {
+    fn check(&self, _geometry: &Geometry) -> Result<(), DesignError> {
         Ok(())
     }
 

@@ -1,0 +1,29 @@
+//! Why a design could not be made: typed, so that callers can tell the reasons apart, and
+//! worded for the user, so that the plugin, the editor and the CLI show the same sentence.
+
+use crate::design::model::measured::CoverageError;
+
+/// Why the designer made no filters (the last good filters keep playing).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DesignError {
+    /// The measured head does not cover a direction the drivers need.
+    #[error(transparent)]
+    Coverage(#[from] CoverageError),
+    /// The measured head stored in the session cannot be read back.
+    #[error("the stored measured head is damaged ({0})")]
+    DamagedHead(#[from] HeadDamage),
+}
+
+/// What is wrong with a stored measured head.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum HeadDamage {
+    /// The responses are not valid base64.
+    #[error("{0}")]
+    Encoding(String),
+    /// The declared counts do not match the data.
+    #[error("its sizes do not match")]
+    Sizes,
+    /// A response, the sample rate or the radius is not a usable number.
+    #[error("invalid values")]
+    Values,
+}
