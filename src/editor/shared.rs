@@ -1,6 +1,7 @@
 //! What the plugin's threads hand to the editor: a summary of the latest design (from the
 //! designer thread) and level meters (from the audio thread, only while the editor is open).
 
+use crate::design::config::settings::Mode;
 use crate::design::filters::chain::Design;
 use crate::dsp::meters::Meters;
 use atomic_float::AtomicF32;
@@ -10,10 +11,68 @@ use std::sync::Mutex;
 /// Sample rate the editor analyses at before the host has activated the plugin, Hz.
 const DEFAULT_SAMPLE_RATE: f32 = 48_000.0;
 
+/// What the editor's status line says of the latest design.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DesignSummary {
+    /// Outputs designed for.
+    pub outputs: usize,
+    /// The mode designed for.
+    pub mode: Mode,
+    /// Whether the headphone preview is on.
+    pub preview: bool,
+    /// The head designed for.
+    pub plant_name: String,
+    /// Latency, samples.
+    pub latency_samples: usize,
+    /// Sample rate, Hz.
+    pub sample_rate: f64,
+    /// Whether the layout has a centre beam (three drivers or more).
+    pub beam_available: bool,
+}
+
+impl DesignSummary {
+    /// The summary of `design`.
+    pub fn of(design: &Design) -> Self {
+        Self {
+            outputs: design.filters.outputs,
+            mode: design.input.settings.mode,
+            preview: design.input.settings.preview,
+            plant_name: design.plant_name.clone(),
+            latency_samples: design.filters.layout.latency(),
+            sample_rate: design.input.sample_rate,
+            beam_available: design.beam.available(),
+        }
+    }
+}
+
+impl std::fmt::Display for DesignSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} outputs · {}{} · {} · latency {} samples ({:.1} ms) · {}",
+            self.outputs,
+            self.mode.id(),
+            if self.preview {
+                " (headphone preview)"
+            } else {
+                ""
+            },
+            self.plant_name,
+            self.latency_samples,
+            self.latency_samples as f64 * 1000.0 / self.sample_rate,
+            if self.beam_available {
+                "centre beam available"
+            } else {
+                "two drivers: depth is centre presence"
+            },
+        )
+    }
+}
+
 /// Shared between the plugin, its designer thread and the editor.
 pub struct Shared {
-    /// One-line description of the latest design.
-    summary: Mutex<String>,
+    /// The latest design, once there is one.
+    summary: Mutex<Option<DesignSummary>>,
     /// Why the latest change could not be designed (the last good design plays on).
     problem: Mutex<Option<String>>,
     /// Levels, correlation and mono compatibility, from the audio thread.
@@ -27,9 +86,7 @@ pub struct Shared {
 impl Default for Shared {
     fn default() -> Self {
         Self {
-            summary: Mutex::new(String::from(
-                "not active yet: the host has not started audio",
-            )),
+            summary: Mutex::new(None),
             problem: Mutex::new(None),
             meters: Meters::default(),
             outputs: AtomicUsize::new(2),
@@ -56,26 +113,7 @@ impl Shared {
 
     /// Records what the designer just produced (designer thread).
     pub fn publish(&self, design: &Design) {
-        let layout = design.filters.layout;
-        let text = format!(
-            "{} outputs · {}{} · {} · latency {} samples ({:.1} ms) · {}",
-            design.filters.outputs,
-            design.input.settings.mode.id(),
-            if design.input.settings.preview {
-                " (headphone preview)"
-            } else {
-                ""
-            },
-            design.plant_name,
-            layout.latency(),
-            layout.latency() as f64 * 1000.0 / design.input.sample_rate,
-            if design.beam.available() {
-                "centre beam available"
-            } else {
-                "two drivers: depth is centre presence"
-            },
-        );
-        *self.summary.lock().unwrap_or_else(|e| e.into_inner()) = text;
+        *self.summary.lock().unwrap_or_else(|e| e.into_inner()) = Some(DesignSummary::of(design));
         *self.problem.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
@@ -92,11 +130,19 @@ impl Shared {
             .clone()
     }
 
-    /// The latest design summary (editor thread).
-    pub fn status_line(&self) -> String {
+    /// The latest design (editor thread).
+    pub fn summary(&self) -> Option<DesignSummary> {
         self.summary
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// The status line: the latest design, or why there is none yet.
+    pub fn status_line(&self) -> String {
+        self.summary().map_or_else(
+            || "not active yet: the host has not started audio".to_string(),
+            |s| s.to_string(),
+        )
     }
 }
