@@ -101,6 +101,41 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// However the samples are cut into chunks, the pairs leaving the line are those one
+        /// sample at a time gives, whether the line idles or not.
+        #[test]
+        fn the_output_does_not_depend_on_how_the_chunks_are_cut(
+            cuts in proptest::collection::vec(1usize..=8, 1..40),
+            steps in proptest::collection::vec(0u8..3, 64),
+        ) {
+            let total: usize = cuts.iter().sum();
+            // A control that holds still for runs of 16 samples: the line idles in between.
+            let value = |i: usize| (steps[(i / 16) % steps.len()] as f32, 0.0);
+            let run = |sizes: &mut dyn Iterator<Item = usize>| {
+                let mut line = ControlDelay::new(12, 8, value(0));
+                let (mut at, mut out) = (0, Vec::new());
+                for n in sizes {
+                    let still = (at..at + n).all(|i| value(i) == value(at));
+                    let mut i = at;
+                    let tick = || {
+                        i += 1;
+                        value(i - 1)
+                    };
+                    match line.advance(n, still.then(|| value(at)), tick) {
+                        Some(pair) => out.extend(std::iter::repeat_n(pair, n)),
+                        None => out.extend_from_slice(line.chunk(n)),
+                    }
+                    at += n;
+                }
+                out
+            };
+            let chunked = run(&mut cuts.iter().copied());
+            let single = run(&mut std::iter::repeat_n(1, total));
+            proptest::prop_assert_eq!(chunked, single);
+        }
+    }
+
     #[test]
     fn settle_fills_the_line_at_once() {
         let mut line = ControlDelay::new(8, 8, (1.0, 0.0));

@@ -18,8 +18,10 @@ pub struct DryDelay {
 
 impl DryDelay {
     /// A silent line of `latency` samples whose feed tap leaves `feed_advance` samples earlier,
-    /// for chunks of up to `max_chunk` samples.
+    /// for chunks of up to `max_chunk` samples. Both taps are read before a chunk enters, so
+    /// a chunk may be no longer than the shorter delay, `latency - feed_advance`.
     pub fn new(latency: usize, feed_advance: usize, max_chunk: usize) -> Self {
+        debug_assert!(max_chunk <= latency.saturating_sub(feed_advance));
         Self {
             line: [vec![0.0; latency], vec![0.0; latency]],
             pos: 0,
@@ -101,6 +103,33 @@ mod tests {
                 Some(2 + latency - advance),
                 "chunks of {chunk}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// However the input is cut into chunks, both taps give what one sample at a time
+        /// gives.
+        #[test]
+        fn the_taps_do_not_depend_on_how_the_input_is_chunked(
+            cuts in proptest::collection::vec(1usize..=16, 1..40),
+            latency in 33usize..64,
+            advance in 0usize..17,
+        ) {
+            let input: Vec<f32> = (0..cuts.iter().sum::<usize>()).map(|i| i as f32).collect();
+            let run = |sizes: &mut dyn Iterator<Item = usize>| {
+                let mut line = DryDelay::new(latency, advance, 16);
+                let (mut at, mut taps) = (0, Vec::new());
+                for n in sizes {
+                    let part = &input[at..at + n];
+                    line.push(part, part);
+                    taps.extend(line.bypass(0, n).iter().zip(line.feed(1, n)).map(|(a, b)| (*a, *b)));
+                    at += n;
+                }
+                taps
+            };
+            let chunked = run(&mut cuts.iter().copied());
+            let single = run(&mut std::iter::repeat_n(1, input.len()));
+            proptest::prop_assert_eq!(chunked, single);
         }
     }
 
