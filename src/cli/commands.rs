@@ -94,6 +94,9 @@ fn levels(x: &[f32]) -> (f64, f64) {
 }
 
 /// `soundstage demo`.
+///
+/// NOTE: long because the demo is one script: make the mix, render it, write the files and
+/// the summary a new user reads.
 pub fn demo(outdir: &Path) -> Result<(), CliError> {
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
         path: outdir.to_path_buf(),

@@ -19,6 +19,9 @@ use std::time::Instant;
 const SAMPLE_RATE: f64 = 48_000.0;
 
 /// Writes `metrics.json` and the plots for the settings `args` describe into `outdir`.
+///
+/// NOTE: long because `metrics.json` is one document, built here key by key in the order it
+/// reads; each key is one expression over the shared analysis.
 pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     let (settings, outputs) = from_args(args)?;
     let head = plant_from(args, &settings, outputs)?;

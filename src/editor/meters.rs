@@ -7,6 +7,9 @@ use egui::{pos2, Align2, FontId, Rect, Stroke};
 use std::sync::atomic::Ordering;
 
 /// Input and output level, the outputs' correlation and the mono-sum change.
+///
+/// NOTE: long because it is one painting, top to bottom: the two level bars with their
+/// scale, then the correlation and mono-sum readouts.
 pub fn meter_column(ui: &mut egui::Ui, meters: &Meters, size: egui::Vec2) {
     let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(rect);

@@ -152,6 +152,9 @@ pub fn unavailable(ui: &mut Ui, size: egui::Vec2, heading: &str, why: &str) {
 
 /// Target and achieved separation (left input) over frequency, the listener 5 cm off, and
 /// the frequencies where the filter-gain cap kept the target out of reach.
+///
+/// NOTE: long because it is one drawing in painting order: title, axes, gain under its cap,
+/// limited bands, curves, legend.
 pub fn cancellation(ui: &mut Ui, size: egui::Vec2, a: &Analysis) {
     let Some(sep) = &a.separation else {
         unavailable(
@@ -310,6 +313,9 @@ pub fn beam_image(a: &Analysis) -> Option<egui::ColorImage> {
 }
 
 /// Paints the beam map texture with its axes.
+///
+/// NOTE: long because it is one drawing: the texture, both axes with their ticks, the band
+/// markers and the labels.
 pub fn beam_map(ui: &mut Ui, size: egui::Vec2, texture: &egui::TextureHandle, a: &Analysis) {
     let (outer, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(outer);
@@ -454,6 +460,9 @@ pub fn beam_polar(ui: &mut Ui, size: egui::Vec2, a: &Analysis, freq_hz: f64) {
 
 /// The drivers, the listener's head, the virtual speakers and (on a line) the centre beam's
 /// main lobe, seen from above, scaled to fit.
+///
+/// NOTE: long because it is one drawing, in painting order: scale, drivers, listener,
+/// virtual speakers, beam lobe, labels.
 pub fn geometry(ui: &mut Ui, size: egui::Vec2, settings: &Settings, outputs: usize, beam: bool) {
     let (outer, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(outer);

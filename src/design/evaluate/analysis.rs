@@ -127,6 +127,9 @@ fn separation_curve(made: &Design, plant: &dyn Plant, geometry: &Geometry) -> Ve
 }
 
 /// Analyses `made` (designed on `plant`).
+///
+/// NOTE: long because it is the one list of every analysis the editor and the report share,
+/// each a few lines over the same design, geometry and plant.
 pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
     let input = made.input;
     let s = input.settings;

@@ -222,6 +222,9 @@ const BISECTION_STEPS: usize = 16;
 /// in after this design; the target there is what a canceller meeting the band target
 /// gives once blended (contralateral amplitudes add), and β is chosen so that the blend,
 /// as heard, meets it. Both fall to the plain ratio, i.e. 0 dB at low frequencies.
+///
+/// NOTE: long because the per-frequency inversion, its β search and the bookkeeping of what
+/// each frequency reached belong to one loop; the write-up above walks through it.
 pub fn design(
     plant: &EarResponses,
     spec: &CtcSpec,

@@ -160,6 +160,9 @@ pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
 }
 
 /// Parses the bytes of a SOFA file; `fallback_name` names the set if the file does not.
+///
+/// NOTE: long because it reads the file's variables in the order the convention defines them,
+/// each checked against its limits before the next is read.
 pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(SofaError::TooLarge {

@@ -1,0 +1,368 @@
+//! The plugin's parameters. One table of specifications ([`FLOAT_PARAMS`], [`BOOL_PARAMS`],
+//! the mode) is the single source of ids, names, units, ranges and defaults: the host
+//! parameters are built from it, and the CLI sets [`Settings`] through it without a host.
+//! Ids and persisted keys are permanent: sessions and automation refer to them.
+
+mod table;
+
+pub use table::*;
+
+use crate::design::config::presets::DEFAULT_PRESET;
+use crate::design::config::settings::{Mode, Settings};
+use crate::design::model::head::HeadChoice;
+use nice_plug::prelude::*;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// The mode as a host enum.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeParam {
+    /// See [`Mode::Speakers`].
+    #[id = "speakers"]
+    #[name = "Speakers"]
+    Speakers,
+    /// See [`Mode::Headphones`].
+    #[id = "headphones"]
+    #[name = "Headphones"]
+    Headphones,
+    /// See [`Mode::Binaural`].
+    #[id = "binaural"]
+    #[name = "Binaural"]
+    Binaural,
+}
+
+impl From<ModeParam> for Mode {
+    fn from(m: ModeParam) -> Self {
+        match m {
+            ModeParam::Speakers => Mode::Speakers,
+            ModeParam::Headphones => Mode::Headphones,
+            ModeParam::Binaural => Mode::Binaural,
+        }
+    }
+}
+
+impl From<Mode> for ModeParam {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Speakers => ModeParam::Speakers,
+            Mode::Headphones => ModeParam::Headphones,
+            Mode::Binaural => ModeParam::Binaural,
+        }
+    }
+}
+
+/// The layout version of the persisted state; [`crate::Soundstage`]'s `filter_state`
+/// migrates older layouts up to it.
+pub const STATE_VERSION: u32 = 1;
+
+/// Default editor size, logical pixels.
+pub const DEFAULT_EDITOR_SIZE: (f32, f32) = (1000.0, 680.0);
+
+/// The float parameters by name: each is its index in [`FLOAT_PARAMS`] (and in the host's
+/// parameter array), so that code names a parameter instead of counting to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Float {
+    /// `width`.
+    Width,
+    /// `depth`.
+    Depth,
+    /// `cancel`.
+    Cancellation,
+    /// `spacing`.
+    Spacing,
+    /// `dist`.
+    Distance,
+    /// `vangle`.
+    VirtualAngle,
+    /// `offset`.
+    Offset,
+    /// `bassx`.
+    BassCrossover,
+    /// `boost`.
+    BoostLimit,
+    /// `gain`.
+    OutputGain,
+}
+
+impl Float {
+    /// Every float parameter, in table order.
+    pub const ALL: [Float; FLOAT_PARAMS.len()] = [
+        Float::Width,
+        Float::Depth,
+        Float::Cancellation,
+        Float::Spacing,
+        Float::Distance,
+        Float::VirtualAngle,
+        Float::Offset,
+        Float::BassCrossover,
+        Float::BoostLimit,
+        Float::OutputGain,
+    ];
+
+    /// The parameter's specification.
+    pub fn spec(self) -> &'static FloatSpec {
+        &FLOAT_PARAMS[self as usize]
+    }
+}
+
+/// The switch parameters by name: each is its index in [`BOOL_PARAMS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    /// `loud`.
+    Loudness,
+    /// `bypass`.
+    Bypass,
+    /// `preview`.
+    Preview,
+}
+
+impl Switch {
+    /// Every switch, in table order.
+    pub const ALL: [Switch; BOOL_PARAMS.len()] =
+        [Switch::Loudness, Switch::Bypass, Switch::Preview];
+
+    /// The switch's specification.
+    pub fn spec(self) -> &'static BoolSpec {
+        &BOOL_PARAMS[self as usize]
+    }
+}
+
+/// Hosts list the mode after this many float parameters (width, depth, cancellation: the
+/// main controls come first).
+pub const MODE_POSITION: usize = 3;
+
+/// The host parameters, built from the tables: their ids, names, ranges and order come from
+/// [`FLOAT_PARAMS`], [`BOOL_PARAMS`] and the mode's constants and nowhere else.
+pub struct HostParams {
+    /// One per [`FLOAT_PARAMS`] entry, in its order.
+    floats: [FloatParam; FLOAT_PARAMS.len()],
+    /// The output mode.
+    pub mode: EnumParam<ModeParam>,
+    /// One per [`BOOL_PARAMS`] entry, in its order.
+    switches: [BoolParam; BOOL_PARAMS.len()],
+}
+
+// SAFETY: every pointer in the map points into `self`'s own parameters, which live as long
+// as `self` (the contract the derive macro keeps too).
+unsafe impl Params for HostParams {
+    fn param_map(&self) -> Vec<(String, ParamPtr, String)> {
+        let floats = FLOAT_PARAMS
+            .iter()
+            .zip(&self.floats)
+            .map(|(spec, p)| (spec.id, p.as_ptr()));
+        let switches = BOOL_PARAMS
+            .iter()
+            .zip(&self.switches)
+            .map(|(spec, p)| (spec.id, p.as_ptr()));
+        let mut map: Vec<(&str, ParamPtr)> = floats.collect();
+        map.insert(MODE_POSITION, (MODE_ID, self.mode.as_ptr()));
+        map.extend(switches);
+        map.into_iter()
+            .map(|(id, ptr)| (id.to_string(), ptr, String::new()))
+            .collect()
+    }
+}
+
+/// The host parameters and the persisted fields.
+#[derive(Params)]
+pub struct SoundstageParams {
+    /// The host parameters.
+    #[nested]
+    pub host: HostParams,
+
+    /// Editor size in logical pixels (the egui state itself cannot be persisted).
+    #[persist = "editor-size"]
+    pub editor_size: Arc<RwLock<(f32, f32)>>,
+    /// Id of the preset last chosen, for display.
+    #[persist = "preset"]
+    pub preset: Arc<RwLock<String>>,
+    /// Layout version of this state (see [`STATE_VERSION`]).
+    #[persist = "state-version"]
+    pub state_version: Arc<AtomicU32>,
+    /// The head the filters are designed for, with a measured head's data.
+    #[persist = "head"]
+    pub head: Arc<RwLock<HeadChoice>>,
+
+    /// Bumped whenever a parameter that shapes the filters changes; the designer watches it.
+    pub design_generation: Arc<AtomicU64>,
+}
+
+fn float_param(spec: &'static FloatSpec, generation: &Arc<AtomicU64>) -> FloatParam {
+    let mut p = FloatParam::new(spec.name, spec.default, spec.range())
+        .with_unit(spec.unit)
+        .with_value_to_string(Arc::new(move |v| format!("{:.*}", spec.decimals, v)))
+        .with_string_to_value(Arc::new(move |s| parse_number(s, spec.unit)));
+    if spec.redesign {
+        let generation = generation.clone();
+        p = p.with_callback(Arc::new(move |_| {
+            generation.fetch_add(1, Ordering::Release);
+        }));
+    }
+    p
+}
+
+fn bool_param(spec: &'static BoolSpec, generation: &Arc<AtomicU64>) -> BoolParam {
+    let mut p = BoolParam::new(spec.name, spec.default);
+    if spec.redesign {
+        let generation = generation.clone();
+        p = p.with_callback(Arc::new(move |_| {
+            generation.fetch_add(1, Ordering::Release);
+        }));
+    }
+    p
+}
+
+/// Parses "12.5", "12.5 dB", "12.5dB": a number with or without its unit.
+pub fn parse_number(text: &str, unit: &str) -> Option<f32> {
+    let t = text.trim();
+    let t = t.strip_suffix(unit.trim()).unwrap_or(t).trim();
+    t.parse::<f32>().ok().filter(|v| v.is_finite())
+}
+
+impl Default for SoundstageParams {
+    fn default() -> Self {
+        let generation = Arc::new(AtomicU64::new(0));
+        let mode_generation = generation.clone();
+        let switch = |s: Switch| {
+            let p = bool_param(s.spec(), &generation);
+            // The host's own bypass button drives this switch.
+            if s == Switch::Bypass {
+                p.make_bypass()
+            } else {
+                p
+            }
+        };
+        let host = HostParams {
+            floats: Float::ALL.map(|f| float_param(f.spec(), &generation)),
+            mode: EnumParam::new("Mode", ModeParam::Speakers).with_callback(Arc::new(move |_| {
+                mode_generation.fetch_add(1, Ordering::Release);
+            })),
+            switches: Switch::ALL.map(switch),
+        };
+        Self {
+            host,
+            editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
+            preset: Arc::new(RwLock::new(DEFAULT_PRESET.to_string())),
+            state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
+            head: Arc::new(RwLock::new(HeadChoice::default())),
+            design_generation: generation,
+        }
+    }
+}
+
+impl SoundstageParams {
+    /// A float parameter.
+    pub fn float(&self, p: Float) -> &FloatParam {
+        &self.host.floats[p as usize]
+    }
+
+    /// The float parameter with this id (the CLI's and the tables' ids).
+    pub fn float_by_id(&self, id: &str) -> Option<&FloatParam> {
+        Float::ALL
+            .into_iter()
+            .find(|f| f.spec().id == id)
+            .map(|f| self.float(f))
+    }
+
+    /// A switch parameter.
+    pub fn switch(&self, s: Switch) -> &BoolParam {
+        &self.host.switches[s as usize]
+    }
+
+    /// The mode parameter.
+    pub fn mode(&self) -> &EnumParam<ModeParam> {
+        &self.host.mode
+    }
+
+    /// The head the filters are designed for now.
+    pub fn head_choice(&self) -> HeadChoice {
+        self.head.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Chooses the head (editor, CLI): stored with the state, and designed for at once.
+    pub fn set_head_choice(&self, choice: HeadChoice) {
+        *self.head.write().unwrap_or_else(|e| e.into_inner()) = choice;
+        self.design_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current values as settings (unsmoothed: smoothing happens in the engine).
+    pub fn settings(&self) -> Settings {
+        let mut s = Settings::default();
+        for f in Float::ALL {
+            (f.spec().apply)(&mut s, self.float(f).value() as f64);
+        }
+        for sw in Switch::ALL {
+            (sw.spec().apply)(&mut s, self.switch(sw).value());
+        }
+        s.mode = self.mode().value().into();
+        s
+    }
+}
+
+/// Key of the persisted state-layout version.
+pub const STATE_VERSION_KEY: &str = "state-version";
+
+/// Brings a saved state up to [`STATE_VERSION`] before the host loads it. Version 1 is the
+/// first layout, so there is nothing to convert yet: later layouts add their conversion steps
+/// here, keyed on the version the state carries (a state without the field is version 1).
+/// Parameters a state lacks keep their defaults; no value it has is dropped.
+pub fn migrate_state(state: &mut PluginState) {
+    state
+        .fields
+        .insert(STATE_VERSION_KEY.to_string(), STATE_VERSION.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn the_names_are_the_tables_indices_and_the_ids_are_unique() {
+        for (i, f) in Float::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i);
+        }
+        for (i, s) in Switch::ALL.into_iter().enumerate() {
+            assert_eq!(s as usize, i);
+        }
+        let ids: Vec<&str> = FLOAT_PARAMS
+            .iter()
+            .map(|s| s.id)
+            .chain([MODE_ID])
+            .chain(BOOL_PARAMS.iter().map(|s| s.id))
+            .collect();
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            ids.len(),
+            "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn the_host_sees_exactly_the_tables_parameters_with_their_names_and_defaults() {
+        let params = SoundstageParams::default();
+        let map = params.param_map();
+        let mut expected: Vec<&str> = FLOAT_PARAMS.iter().map(|s| s.id).collect();
+        expected.insert(MODE_POSITION, MODE_ID);
+        expected.extend(BOOL_PARAMS.iter().map(|s| s.id));
+        let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(ids, expected);
+        for (id, ptr, _) in &map {
+            // SAFETY: `params` outlives the map's pointers.
+            let (name, default) = unsafe { (ptr.name(), ptr.default_normalized_value()) };
+            if let Some(spec) = float_spec(id) {
+                assert_eq!(name, spec.name, "{id}");
+                let normalised = spec.range().normalize(spec.default);
+                assert!(
+                    (default - normalised).abs() < 1e-6,
+                    "{id}: {default} vs {normalised}"
+                );
+            } else if let Some(spec) = BOOL_PARAMS.iter().find(|s| s.id == id) {
+                assert_eq!(name, spec.name, "{id}");
+                assert_eq!(default, if spec.default { 1.0 } else { 0.0 }, "{id}");
+            } else {
+                assert_eq!(id, MODE_ID);
+            }
+        }
+    }
+}
