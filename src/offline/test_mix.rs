@@ -37,9 +37,9 @@ fn normalise(x: &mut [f64]) {
 
 impl TestMix {
     /// Synthesises `seconds` of the mix at `sample_rate`; `seed` fixes the noise.
-///
-/// NOTE: long because every part of the mix (voice, instruments, ambience) is a few lines on
-/// the same time base and random source, and the parts are the ground truth tests read.
+    ///
+    /// NOTE: long because every part of the mix (voice, instruments, ambience) is a few lines on
+    /// the same time base and random source, and the parts are the ground truth tests read.
     pub fn generate(sample_rate: f64, seconds: f64, seed: u64) -> Self {
         let n = (seconds * sample_rate).round() as usize;
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);

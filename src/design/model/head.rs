@@ -5,7 +5,7 @@
 use crate::design::model::geometry::Geometry;
 use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
-use crate::design::model::sofa::{HrirSet, Measurement};
+use crate::design::model::sofa::{HrirSet, Measurement, MAX_IR_SECONDS};
 use crate::design::{DesignError, HeadDamage};
 use base64::Engine as _;
 use std::sync::Arc;
@@ -13,6 +13,13 @@ use std::sync::Arc;
 /// Taps below this fraction of the loudest tap, at the end of every response, are not
 /// stored (silence after the response has decayed).
 const TRIM_BELOW: f32 = 1e-5;
+
+/// Most directions a stored head may hold: a 0.25° grid over the ±110° that is kept.
+pub const MAX_STORED_DIRECTIONS: usize = 1024;
+
+/// Most taps a stored response may hold: the longest response the SOFA reader keeps
+/// ([`MAX_IR_SECONDS`]) at the highest rate it accepts.
+pub const MAX_STORED_TAPS: usize = (MAX_IR_SECONDS * 768_000.0) as usize;
 
 /// The head choice the state carries.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -80,14 +87,22 @@ impl StoredSet {
 
     /// The set back, or why the stored data is unusable (a damaged or hand-edited state).
     pub fn to_set(&self) -> Result<HrirSet, HeadDamage> {
+        // The counts come from outside: bound them before any arithmetic or decoding, so
+        // that no product can wrap and nothing larger than they allow is decoded.
+        let directions = self.azimuths_deg.len();
+        if !(1..=MAX_STORED_TAPS).contains(&self.taps)
+            || !(1..=MAX_STORED_DIRECTIONS).contains(&directions)
+        {
+            return Err(HeadDamage::Sizes);
+        }
+        let expected = directions * 2 * self.taps * 4;
+        if self.irs.len() != expected.div_ceil(3) * 4 {
+            return Err(HeadDamage::Sizes);
+        }
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&self.irs)
             .map_err(|e| HeadDamage::Encoding(e.to_string()))?;
-        let per = 2 * self.taps * 4;
-        if self.taps == 0
-            || self.azimuths_deg.is_empty()
-            || bytes.len() != per * self.azimuths_deg.len()
-        {
+        if bytes.len() != expected {
             return Err(HeadDamage::Sizes);
         }
         let values: Vec<f32> = bytes
@@ -95,6 +110,7 @@ impl StoredSet {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
         if values.iter().any(|v| !v.is_finite())
+            || self.azimuths_deg.iter().any(|a| !a.is_finite())
             || !crate::design::model::sofa::SAMPLE_RATES.contains(&self.sample_rate)
             || !(self.radius_m.is_finite() && self.radius_m > 0.0)
         {
@@ -186,5 +202,49 @@ impl PlantCache {
             Ok(plant) => (plant, None),
             Err(why) => (self.sphere.clone(), Some(why)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(taps: usize, directions: usize, irs: &str) -> StoredSet {
+        StoredSet {
+            name: "hostile".into(),
+            sample_rate: 48_000.0,
+            radius_m: 1.0,
+            azimuths_deg: vec![0.0; directions],
+            taps,
+            irs: irs.into(),
+        }
+    }
+
+    #[test]
+    fn counts_that_would_wrap_or_pass_the_limits_are_refused_before_decoding() {
+        // 2·2^61·4 wraps to 0 in 64 bits: with empty data the old size check passed.
+        for set in [
+            stored(1 << 61, 1, ""),
+            stored((1 << 61) + 1, 1, "AAAAAAAAAAA="),
+            stored(usize::MAX, 1, ""),
+            stored(0, 1, ""),
+            stored(MAX_STORED_TAPS + 1, 1, ""),
+            stored(1, MAX_STORED_DIRECTIONS + 1, ""),
+            stored(1, 0, ""),
+        ] {
+            assert!(
+                matches!(set.to_set(), Err(HeadDamage::Sizes)),
+                "{} taps, {} directions",
+                set.taps,
+                set.azimuths_deg.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_stored_set_within_the_limits_reads_back() {
+        let irs = base64::engine::general_purpose::STANDARD.encode([0u8; 2 * 3 * 4]);
+        let set = stored(3, 1, &irs).to_set().expect("a valid set");
+        assert_eq!(set.measurements[0].irs[1], vec![0.0; 3]);
     }
 }
