@@ -10,6 +10,21 @@ use std::f64::consts::PI;
 /// Complex numbers in double precision, for analysing a filter set.
 pub type Complex64 = Complex<f64>;
 
+/// Per-call control values, the part of a design that moves at audio rate: the engine glides
+/// to them sample by sample.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Controls {
+    /// Width, 0 to 1.
+    pub width: f32,
+    /// Linear output gain of the processed signal.
+    pub gain: f32,
+    /// Whether the dry input is output instead of the processed signal.
+    pub bypass: bool,
+    /// Whether the outer outputs carry the listener's ears (the driver feeds through the
+    /// ear responses) instead of the driver feeds: the headphone preview.
+    pub preview: bool,
+}
+
 /// Number of upmix channels the filters read: L', R', C.
 pub const UPMIX_CHANNELS: usize = 3;
 

@@ -3,7 +3,8 @@
 //! this plus reading its parameters, so the allocation and automation tests that drive a
 //! [`Processor`] drive exactly what a host runs.
 
-use super::engine::{Controls, Engine};
+use super::contract::Controls;
+use super::engine::Engine;
 use super::handover::AudioSide;
 use super::meters::{MeterIntegrator, Meters};
 

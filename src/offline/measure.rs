@@ -3,8 +3,9 @@
 
 use crate::design::config::settings::Settings;
 use crate::design::model::plant::SphereHead;
+use crate::dsp::contract::Controls;
 use crate::dsp::contract::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
-use crate::dsp::engine::{Controls, Engine};
+use crate::dsp::engine::Engine;
 use crate::dsp::planar::Planar;
 use crate::offline::render::{engine_for, stream};
 use crate::offline::test_mix::TestMix;

@@ -2,7 +2,7 @@
 //! and the presets all reduce to before anything is designed.
 
 use crate::design::model::geometry::Geometry;
-use crate::dsp::engine::Controls;
+use crate::dsp::contract::Controls;
 
 /// What the outputs feed and therefore what the chain aims for at the ears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -38,6 +38,9 @@ pub struct SeparationCurves {
     pub filter_gain_db: Vec<f64>,
     /// Third-octave mean over 300 Hz–6 kHz per listener: nominal, moved, resized.
     pub perturbed: Vec<(Perturbation, Separation)>,
+    /// Per third-octave band: `(centre Hz, target dB, achieved dB, boost-limited)` (see
+    /// [`metrics::target_tracking`]).
+    pub tracking: Vec<(f64, f64, f64, bool)>,
 }
 
 impl SeparationCurves {
@@ -180,6 +183,7 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             max_gain_db,
             filter_gain_db,
             perturbed,
+            tracking: metrics::target_tracking(c, plant),
         }
     });
     if let Some(sep) = &separation {

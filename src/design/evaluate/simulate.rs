@@ -1,4 +1,4 @@
-//! The acoustic self-test: a listener made of the plant model. Driver feeds in, ear signals
+//! The simulated listener: a listener made of the plant model. Driver feeds in, ear signals
 //! out, for the design's own model or any perturbed one (listener moved, head resized).
 
 use crate::design::config::settings::Mode;

@@ -11,8 +11,7 @@ use crate::design::filters::virtualizer::VirtualSpeaker;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::C64;
 use crate::dsp::contract::{
-    element_index, plain_feed, plain_side, side_output, FilterSet, FrameLayout, LoudnessModel,
-    UPMIX_CHANNELS,
+    element_index, plain_feed, side_output, FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS,
 };
 use crate::dsp::planar::Planar;
 use realfft::num_complex::Complex32;
@@ -336,7 +335,7 @@ fn filter_set(
         base: to32(&spectra.base),
         width_delta: to32(&spectra.delta),
         sides_used: (0..n)
-            .map(|o| [0, 1].map(|side| plain_side(o, n) == Some(side)))
+            .map(|o| [0, 1].map(|side| side_output(side, n) == o))
             .collect(),
         sides: sides.each_ref().map(to32),
         ear_responses: crate::design::evaluate::simulate::ear_firs(

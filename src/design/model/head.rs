@@ -5,7 +5,7 @@
 use crate::design::model::geometry::Geometry;
 use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
-use crate::design::model::sofa::{HrirSet, Measurement, MAX_IR_SECONDS};
+use crate::design::model::sofa::{HrirSet, Measurement, MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS};
 use crate::design::{DesignError, HeadDamage};
 use base64::Engine as _;
 use std::sync::Arc;
@@ -14,8 +14,9 @@ use std::sync::Arc;
 /// stored (silence after the response has decayed).
 const TRIM_BELOW: f32 = 1e-5;
 
-/// Most directions a stored head may hold: a 0.25° grid over the ±110° that is kept.
-pub const MAX_STORED_DIRECTIONS: usize = 1024;
+/// Most directions a stored head may hold: what the SOFA reader keeps at most (a stored
+/// head keeps a part of those, the directions in front).
+pub const MAX_STORED_DIRECTIONS: usize = MAX_HORIZONTAL_DIRECTIONS;
 
 /// Most taps a stored response may hold: the longest response the SOFA reader keeps
 /// ([`MAX_IR_SECONDS`]) at the highest rate it accepts.

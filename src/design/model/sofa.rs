@@ -20,6 +20,10 @@ pub const SAMPLE_RATES: std::ops::RangeInclusive<f64> = 8_000.0..=768_000.0;
 /// comes later is room or noise).
 pub const MAX_IR_SECONDS: f64 = 0.02;
 
+/// Most distinct directions kept from the horizontal plane: a 0.25° grid all round. Every
+/// kept direction is analysed and may travel in the session state, so this bounds both.
+pub const MAX_HORIZONTAL_DIRECTIONS: usize = 1440;
+
 /// Elevations within this of the plane the drivers lie in count as that plane, degrees.
 pub const HORIZONTAL_TOLERANCE_DEG: f64 = 2.0;
 
@@ -65,6 +69,14 @@ pub enum SofaError {
     /// NaN or infinite values.
     #[error("{0} holds NaN or infinite values")]
     NotFinite(&'static str),
+    /// More distinct directions in the horizontal plane than Soundstage keeps.
+    #[error("it measures {found} directions in the horizontal plane; Soundstage keeps at most {limit} (a 0.25° grid)")]
+    TooManyDirections {
+        /// Distinct horizontal directions in the file.
+        found: usize,
+        /// [`MAX_HORIZONTAL_DIRECTIONS`].
+        limit: usize,
+    },
     /// A sample rate no audio system uses.
     #[error("its sample rate is {0} Hz; 8 kHz to 768 kHz are accepted")]
     SampleRate(f64),
@@ -220,10 +232,27 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
     let delays = broadband_delays(&file, m)?;
 
     let keep = n.min((MAX_IR_SECONDS * sample_rate).ceil() as usize);
-    let measurements: Vec<Measurement> = positions
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.1.abs() <= HORIZONTAL_TOLERANCE_DEG)
+    let azimuth = |i: usize| positions[i].0.rem_euclid(360.0);
+    // One measurement per horizontal direction: of those at one azimuth, the one nearest the
+    // plane.
+    let mut horizontal: Vec<usize> = (0..positions.len())
+        .filter(|&i| positions[i].1.abs() <= HORIZONTAL_TOLERANCE_DEG)
+        .collect();
+    horizontal.sort_by(|&a, &b| {
+        azimuth(a)
+            .total_cmp(&azimuth(b))
+            .then(positions[a].1.abs().total_cmp(&positions[b].1.abs()))
+    });
+    horizontal.dedup_by(|later, kept| (azimuth(*later) - azimuth(*kept)).abs() < 1e-9);
+    if horizontal.len() > MAX_HORIZONTAL_DIRECTIONS {
+        return Err(SofaError::TooManyDirections {
+            found: horizontal.len(),
+            limit: MAX_HORIZONTAL_DIRECTIONS,
+        });
+    }
+    let measurements: Vec<Measurement> = horizontal
+        .into_iter()
+        .map(|i| (i, positions[i]))
         .map(|(i, p)| {
             let irs = ears.map(|ear| {
                 let start = (i * r + ear) * n;

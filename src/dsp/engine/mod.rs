@@ -7,12 +7,10 @@
 //! Everything is allocated in [`Engine::new`]; [`Engine::process`] allocates nothing, takes
 //! no lock, makes no system call, and its work per sample does not depend on the host's
 //! block size.
-
 //!
-//! [`Engine`] orchestrates parts that each do one job: [`slots::FilterSlots`] (install, fade,
-//! retire), [`dry_delay::DryDelay`], [`control_delay::ControlDelay`],
-//! [`overlap_add::OverlapAdd`] and [`output_stage::OutputStage`]; the per-bin loops are the
-//! kernels of [`kernels`].
+//! [`Engine`] orchestrates parts that each do one job: `FilterSlots` (install, fade,
+//! retire), `DryDelay`, `ControlDelay`, `OverlapAdd` and `OutputStage`; the per-bin loops
+//! are the kernels of `kernels.rs`.
 
 mod control_delay;
 mod dry_delay;
@@ -24,7 +22,7 @@ mod slots;
 pub use output_stage::PREVIEW_FADE_S;
 pub use slots::CROSSFADE_FRAMES;
 
-use super::contract::{plain_side, FilterSet, FrameLayout, UPMIX_CHANNELS};
+use super::contract::{plain_side, Controls, FilterSet, FrameLayout, UPMIX_CHANNELS};
 use super::denormals::FlushDenormals;
 use super::planar::Planar;
 use super::simd::Simd;
@@ -51,20 +49,6 @@ pub const BYPASS_FADE_S: f64 = 0.030;
 
 /// Input magnitude above which a sample is treated as corrupt (≈ +160 dBFS).
 pub const MAX_INPUT: f32 = 1e8;
-
-/// Per-call control values; the engine glides to them sample by sample.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Controls {
-    /// Width, 0 to 1.
-    pub width: f32,
-    /// Linear output gain of the processed signal.
-    pub gain: f32,
-    /// Whether the dry input is output instead of the processed signal.
-    pub bypass: bool,
-    /// Whether the outer outputs carry the listener's ears (the driver feeds through the
-    /// ear responses) instead of the driver feeds: the headphone preview.
-    pub preview: bool,
-}
 
 /// Why a filter set was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
