@@ -29,7 +29,7 @@ if ! command -v cc >/dev/null 2>&1; then
 fi
 
 echo "==> building the CLAP and VST3 bundles"
-cargo xtask bundle soundstage --release
+cargo xtask bundle soundstage --release --no-default-features
 echo "==> building the soundstage command"
 cargo build --release --bin soundstage
 echo "==> rendering the demo"

@@ -48,7 +48,7 @@ cargo fmt --check
 cargo clippy --release --all-targets -- -D warnings
 
 step "building the CLAP and VST3 bundles"
-cargo xtask bundle soundstage --release
+cargo xtask bundle soundstage --release --no-default-features
 
 step "building the standalone (for the editor screenshot)"
 cargo build --release --features standalone --bin soundstage-standalone
