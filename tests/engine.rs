@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{argmax_abs, error_db, noise};
+use common::{argmax_abs, error_db, noise, power};
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::model::plant::SphereHead;
@@ -161,6 +161,26 @@ fn corrupt_input_resets_and_the_output_stays_finite() {
             );
         }
     }
+}
+
+#[test]
+fn a_stream_of_corrupt_samples_resets_once_and_plays_them_as_silence() {
+    // Every other sample NaN for half a second: one reset for the run (it used to cost a full
+    // reset per corrupt sample, 5.9x the time of the clean file through the CLI).
+    let settings = Settings::default();
+    let (mut engine, _) = engine_for(&settings, 2, SR, &SphereHead::default());
+    let mut input = noise(4, 48_000, 0.1);
+    for v in input[..24_000].iter_mut().skip(1).step_by(2) {
+        *v = f32::NAN;
+    }
+    let out = stream(&mut engine, &input, &input, &[256], |_| {});
+    assert!(out.iter().flatten().all(|v| v.is_finite()));
+    assert_eq!(engine.resets(), 1, "one corrupt run, one reset");
+    let tail = &out[0][36_000..];
+    assert!(
+        power(tail) > 0.1 * power(&input[36_000..]),
+        "after the corrupt run the input plays again"
+    );
 }
 
 #[test]

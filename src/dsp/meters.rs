@@ -3,6 +3,7 @@
 //! energies with a fixed time constant (so the readings do not depend on the host's block
 //! size) and publishes them through atomics; the editor only reads.
 
+use super::engine::MAX_INPUT;
 use atomic_float::AtomicF32;
 use std::sync::atomic::Ordering;
 
@@ -74,9 +75,15 @@ impl MeterIntegrator {
         }
         let mean = |f: &dyn Fn(usize) -> f64| (0..len).map(f).sum::<f64>() / len as f64;
         let sq = |x: f32| (x as f64) * (x as f64);
+        // What the engine hears: corrupt input is silence to it, and so to the meters.
+        let heard = |x: f32| if x.abs() <= MAX_INPUT { x } else { 0.0 };
+        let input = [0, 1].map(|ch| {
+            let x: &[f32] = input[ch];
+            move |i: usize| heard(x[i])
+        });
         let last = output.len() - 1;
         let block = Energies {
-            input: mean(&|i| sq(input[0][i]).max(sq(input[1][i]))),
+            input: mean(&|i| sq(input[0](i)).max(sq(input[1](i)))),
             output: output
                 .iter()
                 .map(|o| mean(&|i| sq(o[i])))
@@ -84,7 +91,7 @@ impl MeterIntegrator {
             left: mean(&|i| sq(output[0][i])),
             right: mean(&|i| sq(output[last][i])),
             cross: mean(&|i| output[0][i] as f64 * output[last][i] as f64),
-            mono_in: mean(&|i| sq(input[0][i] + input[1][i])),
+            mono_in: mean(&|i| sq(input[0](i) + input[1](i))),
             mono_out: mean(&|i| sq(output.iter().map(|o| o[i]).sum())),
         };
         // The exact one-pole response to a block of constant energy: block-size independent.
@@ -173,6 +180,18 @@ mod tests {
         let m = run([&x, &x], [&x, &y], 512);
         assert!(m.correlation.load(Ordering::Relaxed) < -0.99);
         assert!(m.mono_change_db.load(Ordering::Relaxed) < -40.0);
+    }
+
+    #[test]
+    fn corrupt_input_is_metered_as_the_silence_the_engine_hears() {
+        for bad in [f32::NAN, f32::INFINITY] {
+            let mut x = tone(96_000, 1.0, 0.0);
+            x[1000] = bad;
+            let m = run([&x, &x], [&x, &x], 512);
+            let input = m.input_db.load(Ordering::Relaxed);
+            // One NaN used to stick the reading at the floor, one Inf at +inf.
+            assert!((input + 3.01).abs() < 0.05, "{bad}: {input} dBFS");
+        }
     }
 
     #[test]

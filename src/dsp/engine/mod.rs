@@ -116,6 +116,12 @@ pub struct Engine {
     bypass: Crossfade,
     /// How many times corrupt input forced a reset.
     resets: u64,
+    /// Clean input samples since the last corrupt one, up to a hop: below a hop the engine is
+    /// still in a corrupt run, whose later corrupt samples become silence without another
+    /// reset.
+    clean_since_corrupt: usize,
+    /// A hop of silence, fed in place of corrupt samples.
+    silence: Vec<f32>,
     /// No audio has gone through since construction or the last reset: a new filter set can
     /// take over at once, there is nothing to crossfade from.
     fresh: bool,
@@ -172,6 +178,8 @@ impl Engine {
             gain: Glide::new(controls.gain, GAIN_GLIDE_S, sample_rate),
             bypass: Crossfade::new(mix(controls.bypass), BYPASS_FADE_S, sample_rate),
             resets: 0,
+            clean_since_corrupt: layout.hop,
+            silence: vec![0.0; layout.hop],
             fresh: true,
         };
         engine.set_controls(controls);
@@ -298,12 +306,20 @@ impl Engine {
             };
             if clean > 0 {
                 self.run_chunk(&l[..clean], &r[..clean], output, i);
+                self.clean_since_corrupt = (self.clean_since_corrupt + clean).min(hop);
                 i += clean;
             } else {
-                // NaN, ±Inf or absurd values: forget everything, continue from silence.
-                self.reset();
-                self.run_chunk(&[0.0], &[0.0], output, i);
-                i += 1;
+                // NaN, ±Inf or absurd values: forget everything once per corrupt run (until a
+                // hop of clean input has passed), and play the corrupt samples as silence.
+                let corrupt = l.iter().zip(r).position(sane).unwrap_or(room);
+                if self.clean_since_corrupt >= hop {
+                    self.reset();
+                }
+                self.clean_since_corrupt = 0;
+                let silence = std::mem::take(&mut self.silence);
+                self.run_chunk(&silence[..corrupt], &silence[..corrupt], output, i);
+                self.silence = silence;
+                i += corrupt;
             }
         }
     }
