@@ -120,8 +120,8 @@ pub struct Engine {
     /// still in a corrupt run, whose later corrupt samples become silence without another
     /// reset.
     clean_since_corrupt: usize,
-    /// A hop of silence, fed in place of corrupt samples.
-    silence: Vec<f32>,
+    /// A chunk of input in a corrupt run, with its corrupt samples replaced by silence.
+    sanitized: [Vec<f32>; 2],
     /// No audio has gone through since construction or the last reset: a new filter set can
     /// take over at once, there is nothing to crossfade from.
     fresh: bool,
@@ -179,7 +179,7 @@ impl Engine {
             bypass: Crossfade::new(mix(controls.bypass), BYPASS_FADE_S, sample_rate),
             resets: 0,
             clean_since_corrupt: layout.hop,
-            silence: vec![0.0; layout.hop],
+            sanitized: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
             fresh: true,
         };
         engine.set_controls(controls);
@@ -310,16 +310,22 @@ impl Engine {
                 i += clean;
             } else {
                 // NaN, ±Inf or absurd values: forget everything once per corrupt run (until a
-                // hop of clean input has passed), and play the corrupt samples as silence.
-                let corrupt = l.iter().zip(r).position(sane).unwrap_or(room);
+                // hop of clean input has passed), and play the corrupt samples as silence. The
+                // chunk goes through whole: a chunk is at most a hop, so no new run starts in it.
                 if self.clean_since_corrupt >= hop {
                     self.reset();
                 }
-                self.clean_since_corrupt = 0;
-                let silence = std::mem::take(&mut self.silence);
-                self.run_chunk(&silence[..corrupt], &silence[..corrupt], output, i);
-                self.silence = silence;
-                i += corrupt;
+                let [mut sl, mut sr] = std::mem::take(&mut self.sanitized);
+                for (j, pair) in l.iter().zip(r).enumerate() {
+                    let keep = sane(pair);
+                    sl[j] = if keep { *pair.0 } else { 0.0 };
+                    sr[j] = if keep { *pair.1 } else { 0.0 };
+                }
+                self.clean_since_corrupt =
+                    l.iter().zip(r).rev().take_while(|pair| sane(*pair)).count();
+                self.run_chunk(&sl[..room], &sr[..room], output, i);
+                self.sanitized = [sl, sr];
+                i += room;
             }
         }
     }
