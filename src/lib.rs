@@ -148,18 +148,21 @@ impl Plugin for Soundstage {
         let params = self.params.clone();
         let (shared, failed) = (self.shared.clone(), self.shared.clone());
         let (repaint, repaint_failed) = (self.repaint.clone(), self.repaint.clone());
-        self.worker = Some(DesignWorker::spawn(
+        let worker = DesignWorker::spawn(
             move || {
                 let generation = params.design_generation.load(Ordering::Acquire);
-                let plant = plants.get(&params.head_choice())?;
+                let settings = params.settings();
+                let (plant, stand_in) =
+                    plants.serving(&params.head_choice(), &settings.geometry(outputs));
                 Ok(DesignJob {
                     generation,
                     input: DesignInput {
-                        settings: params.settings(),
+                        settings,
                         outputs,
                         sample_rate,
                     },
                     plant,
+                    stand_in,
                 })
             },
             designer,
@@ -175,8 +178,18 @@ impl Plugin for Soundstage {
                 generation,
                 input,
                 plant,
+                stand_in: problem,
             },
-        ));
+        );
+        match worker {
+            Ok(worker) => self.worker = Some(worker),
+            Err(e) => {
+                // Without a designer nothing could follow a parameter change: refuse to
+                // activate (the host reports it) rather than play filters that never change.
+                nice_error!("Soundstage cannot start its designer thread: {e}");
+                return false;
+            }
+        }
         self.processor = Some(Processor::new(
             engine,
             audio,

@@ -758,3 +758,73 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
     assert_eq!(kept, choice, "saving again keeps the measured head");
     assert!(saved.len() < 250_000, "{} bytes", saved.len());
 }
+
+#[test]
+fn a_damaged_stored_head_falls_back_to_the_sphere_and_still_follows_parameters() {
+    use soundstage::design::config::settings::Settings;
+    // A measured head whose responses are not base64: the session cannot use it.
+    let state = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "params": {},
+        "fields": {
+            "head": serde_json::json!({
+                "measured": true,
+                "set": {"name": "damaged", "sample_rate": 48000.0, "radius_m": 1.0,
+                        "azimuths_deg": [0.0], "taps": 1, "irs": "!!!!!!!!!!!!"},
+            })
+            .to_string(),
+            "state-version": "1",
+        },
+    })
+    .to_string();
+    let mut blob = (state.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(state.as_bytes());
+    let mut session = Session::new();
+    let depth = session.param("Depth");
+    session
+        .exts
+        .state
+        .unwrap()
+        .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
+        .expect("the state loads");
+    pump_main_thread(&mut session.instance);
+    let layout = session.select(2);
+    let input = tone_on_a_floor(24_000);
+    // Half a second at real-time pacing: a designer that gave up on the damaged head would
+    // leave the old design playing. From `settled` on (a quarter of a second after the change,
+    // ten times what a redesign takes to be heard) only the new design may play.
+    let settled = 12_000;
+    let job = Job {
+        input: input.clone(),
+        blocks: vec![512],
+        events: vec![(0, depth.id, clap_value("Depth", 100.0))],
+        realtime: true,
+    };
+    let (latency, heard) = session.run(&layout, 48_000.0, &job);
+    let settings = Settings {
+        depth: 1.0,
+        ..Settings::default()
+    };
+    let (mut engine, _) = soundstage::offline::render::engine_for(
+        &settings,
+        2,
+        48_000.0,
+        &soundstage::design::model::plant::SphereHead::default(),
+    );
+    let offline =
+        soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
+    let latency = latency as usize;
+    let (mut err, mut power) = (0.0f64, 0.0f64);
+    for c in 0..2 {
+        for (a, b) in heard[c][latency + settled..]
+            .iter()
+            .zip(&offline[c][settled..])
+        {
+            err += ((a - b) as f64).powi(2);
+            power += (*b as f64).powi(2);
+        }
+    }
+    let null = 10.0 * (err / power).log10();
+    println!("damaged head: the sphere plays depth 100 % against the offline render {null:.1} dB");
+    assert!(null <= -100.0, "the change was not designed: {null:.1} dB");
+}

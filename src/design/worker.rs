@@ -24,6 +24,9 @@ pub struct DesignJob {
     pub input: DesignInput,
     /// The head to design for.
     pub plant: Arc<dyn Plant>,
+    /// Why `plant` is the sphere standing in for the chosen head, if it is (the design goes
+    /// on, and whoever shows designs hears why with each one).
+    pub stand_in: Option<DesignError>,
 }
 
 /// What the designer last did, so that it works only when something changed.
@@ -43,14 +46,16 @@ impl DesignWorker {
     /// head's data is unusable); work starts when the generation or the head differs from
     /// `designed`. `on_design` sees every design before its filters are sent (plots,
     /// diagnostics); `on_error` hears, once per change, why a design was not made (the last
-    /// good filters keep playing).
+    /// good filters keep playing), and after each design made on a stand-in, why. At most one
+    /// new set waits for the audio thread: a newer design replaces one not yet sent. Fails
+    /// only if the system cannot start a thread.
     pub fn spawn(
         mut source: impl FnMut() -> Result<DesignJob, DesignError> + Send + 'static,
         mut designer: DesignerSide,
         mut on_design: impl FnMut(&Design) + Send + 'static,
         mut on_error: impl FnMut(&DesignError) + Send + 'static,
         designed: DesignJob,
-    ) -> Self {
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
         let thread = std::thread::Builder::new()
@@ -71,15 +76,24 @@ impl DesignWorker {
                         Ok(job) => {
                             let changed = job.generation != done.generation
                                 || !Arc::ptr_eq(&job.plant, &done.plant);
-                            if changed && unsent.is_none() {
+                            if changed {
                                 let geometry = job.input.settings.geometry(job.input.outputs);
                                 match job.plant.check(&geometry) {
                                     Ok(()) => {
                                         let mut made = design(&job.input, job.plant.as_ref());
                                         made.filters.generation = job.generation;
                                         on_design(&made);
-                                        unsent = designer.send(Box::new(made.filters)).err();
-                                        last_error = None;
+                                        if let Some(why) = &job.stand_in {
+                                            on_error(why);
+                                        }
+                                        let set = Box::new(made.filters);
+                                        // A set still waiting to be sent is older: this one
+                                        // replaces it.
+                                        unsent = match unsent {
+                                            Some(_) => Some(set),
+                                            None => designer.send(set).err(),
+                                        };
+                                        last_error = job.stand_in.clone();
                                     }
                                     Err(why) => {
                                         on_error(&why);
@@ -101,12 +115,11 @@ impl DesignWorker {
                     }
                     std::thread::park_timeout(POLL_INTERVAL);
                 }
-            })
-            .expect("the designer thread can be started");
-        Self {
+            })?;
+        Ok(Self {
             stop,
             thread: Some(thread),
-        }
+        })
     }
 }
 

@@ -109,6 +109,7 @@ pub fn activate(
                     sample_rate,
                 },
                 plant: source_plant.clone(),
+                stand_in: None,
             })
         },
         designer,
@@ -118,8 +119,10 @@ pub fn activate(
             generation: 0,
             input,
             plant,
+            stand_in: None,
         },
-    );
+    )
+    .expect("the designer thread starts");
     (
         Processor::new(engine, audio, max_block, sample_rate),
         worker,
