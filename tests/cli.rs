@@ -228,6 +228,20 @@ fn channel_counts_and_sample_formats_outside_the_supported_set_are_refused() {
         &soundstage(&["render", eight.to_str().unwrap(), o]),
         "8-bit integer is not supported",
     );
+    // Header sample rates hound reads but cannot write back: 0 Hz made it divide by zero
+    // (a panic, exit 101); rates outside the accepted range are refused by name.
+    for rate in [0u32, 7_999, 768_001] {
+        let odd = d.path().join(format!("rate-{rate}.wav"));
+        write_wav(&odd, 2, 16, false, &stereo());
+        let mut bytes = std::fs::read(&odd).unwrap();
+        bytes[24..28].copy_from_slice(&rate.to_le_bytes());
+        bytes[28..32].copy_from_slice(&rate.wrapping_mul(4).to_le_bytes());
+        std::fs::write(&odd, bytes).unwrap();
+        assert_error(
+            &soundstage(&["render", odd.to_str().unwrap(), o]),
+            &format!("its sample rate is {rate} Hz; Soundstage renders at 8000 to 768000 Hz"),
+        );
+    }
 }
 
 #[test]

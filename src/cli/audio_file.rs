@@ -48,6 +48,14 @@ pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
             format,
         });
     }
+    // NOTE: hound reads any rate but its writer divides by it (0 Hz panics) and multiplies
+    // it unchecked into the header's bytes per second.
+    if !soundstage::limits::SAMPLE_RATES_HZ.contains(&(spec.sample_rate as f64)) {
+        return Err(CliError::SampleRate {
+            path: path.to_path_buf(),
+            rate: spec.sample_rate,
+        });
+    }
     if spec.channels != 2 {
         return Err(CliError::Channels {
             path: path.to_path_buf(),

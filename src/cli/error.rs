@@ -39,6 +39,14 @@ pub enum CliError {
         /// How many it has.
         channels: u16,
     },
+    /// A sample rate outside what Soundstage accepts.
+    #[error("{path}: its sample rate is {rate} Hz; Soundstage renders at 8000 to 768000 Hz")]
+    SampleRate {
+        /// The file.
+        path: PathBuf,
+        /// The rate its header declares.
+        rate: u32,
+    },
     /// An empty file.
     #[error("{path} contains no audio (zero samples)")]
     Empty {

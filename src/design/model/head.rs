@@ -5,22 +5,15 @@
 use crate::design::model::geometry::Geometry;
 use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
-use crate::design::model::sofa::{HrirSet, Measurement, MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS};
+use crate::design::model::sofa::{HrirSet, Measurement};
 use crate::design::{DesignError, HeadDamage};
+use crate::limits::{MAX_STORED_DIRECTIONS, MAX_STORED_TAPS, SAMPLE_RATES_HZ};
 use base64::Engine as _;
 use std::sync::Arc;
 
 /// Taps below this fraction of the loudest tap, at the end of every response, are not
 /// stored (silence after the response has decayed).
 const TRIM_BELOW: f32 = 1e-5;
-
-/// Most directions a stored head may hold: what the SOFA reader keeps at most (a stored
-/// head keeps a part of those, the directions in front).
-pub const MAX_STORED_DIRECTIONS: usize = MAX_HORIZONTAL_DIRECTIONS;
-
-/// Most taps a stored response may hold: the longest response the SOFA reader keeps
-/// ([`MAX_IR_SECONDS`]) at the highest rate it accepts.
-pub const MAX_STORED_TAPS: usize = (MAX_IR_SECONDS * 768_000.0) as usize;
 
 /// The head choice the state carries.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -112,7 +105,7 @@ impl StoredSet {
             .collect();
         if values.iter().any(|v| !v.is_finite())
             || self.azimuths_deg.iter().any(|a| !a.is_finite())
-            || !crate::design::model::sofa::SAMPLE_RATES.contains(&self.sample_rate)
+            || !SAMPLE_RATES_HZ.contains(&self.sample_rate)
             || !(self.radius_m.is_finite() && self.radius_m > 0.0)
         {
             return Err(HeadDamage::Values);

@@ -5,24 +5,12 @@
 //! can get wrong becomes a [`SofaError`] that says what, so that the CLI and the editor can
 //! tell the user in one line, and nothing half-read is ever used.
 
+use crate::limits::{
+    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_FILE_BYTES, SAMPLE_RATES_HZ,
+};
 use hdf5_pure::{AttrValue, File};
 use std::collections::HashMap;
 use std::path::Path;
-
-/// Largest SOFA file read, bytes: a dense full-sphere set at 96 kHz is tens of MB; anything
-/// far beyond is not an HRIR set a plugin should hold in memory.
-pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
-
-/// Sample rates a set may have, Hz.
-pub const SAMPLE_RATES: std::ops::RangeInclusive<f64> = 8_000.0..=768_000.0;
-
-/// Longest impulse response kept, seconds (HRIRs decay within a few milliseconds; what
-/// comes later is room or noise).
-pub const MAX_IR_SECONDS: f64 = 0.02;
-
-/// Most distinct directions kept from the horizontal plane: a 0.25° grid all round. Every
-/// kept direction is analysed and may travel in the session state, so this bounds both.
-pub const MAX_HORIZONTAL_DIRECTIONS: usize = 1440;
 
 /// Elevations within this of the plane the drivers lie in count as that plane, degrees.
 pub const HORIZONTAL_TOLERANCE_DEG: f64 = 2.0;
@@ -33,7 +21,7 @@ pub enum SofaError {
     /// The file could not be read.
     #[error("cannot read it: {0}")]
     Read(#[from] std::io::Error),
-    /// Larger than [`MAX_FILE_BYTES`].
+    /// Larger than [`MAX_SOFA_FILE_BYTES`].
     #[error("it is {bytes} bytes; SOFA sets larger than {limit} bytes are refused")]
     TooLarge {
         /// Its size.
@@ -155,13 +143,13 @@ fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), Sof
     Ok((shape, values))
 }
 
-/// Reads a SOFA file (refusing anything larger than [`MAX_FILE_BYTES`] before reading it).
+/// Reads a SOFA file (refusing anything larger than [`MAX_SOFA_FILE_BYTES`] before reading it).
 pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
     let bytes = std::fs::metadata(path)?.len();
-    if bytes > MAX_FILE_BYTES {
+    if bytes > MAX_SOFA_FILE_BYTES {
         return Err(SofaError::TooLarge {
             bytes,
-            limit: MAX_FILE_BYTES,
+            limit: MAX_SOFA_FILE_BYTES,
         });
     }
     let name = path
@@ -176,10 +164,10 @@ pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
 /// NOTE: long because it reads the file's variables in the order the convention defines them,
 /// each checked against its limits before the next is read.
 pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> {
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+    if bytes.len() as u64 > MAX_SOFA_FILE_BYTES {
         return Err(SofaError::TooLarge {
             bytes: bytes.len() as u64,
-            limit: MAX_FILE_BYTES,
+            limit: MAX_SOFA_FILE_BYTES,
         });
     }
     if !hdf5_pure::is_hdf5_bytes(&bytes) {
@@ -213,7 +201,7 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
     };
     let (_, rates) = variable(&file, "Data.SamplingRate")?;
     let sample_rate = rates[0];
-    if !SAMPLE_RATES.contains(&sample_rate) || rates.iter().any(|r| *r != sample_rate) {
+    if !SAMPLE_RATES_HZ.contains(&sample_rate) || rates.iter().any(|r| *r != sample_rate) {
         return Err(SofaError::SampleRate(sample_rate));
     }
     if let Ok(ds) = file.dataset("Data.SamplingRate") {

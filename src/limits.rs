@@ -1,0 +1,26 @@
+//! The limits on everything that comes from outside (session state, SOFA files, audio files),
+//! in one place: the state loader, the SOFA reader and the command line check against these,
+//! before any arithmetic or allocation that the outside data sizes.
+
+/// Sample rates Soundstage accepts from a host, a SOFA set or an audio file, Hz.
+pub const SAMPLE_RATES_HZ: std::ops::RangeInclusive<f64> = 8_000.0..=768_000.0;
+
+/// Largest SOFA file read, bytes: a dense full-sphere set at 96 kHz is tens of MB; anything
+/// far beyond is not an HRIR set a plugin should hold in memory.
+pub const MAX_SOFA_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Longest impulse response kept from a SOFA set, seconds (HRIRs decay within a few
+/// milliseconds; what comes later is room or noise).
+pub const MAX_IR_SECONDS: f64 = 0.02;
+
+/// Most distinct directions kept from the horizontal plane: a 0.25° grid all round. Every
+/// kept direction is analysed and may travel in the session state, so this bounds both.
+pub const MAX_HORIZONTAL_DIRECTIONS: usize = 1440;
+
+/// Most directions a stored head may hold: what the SOFA reader keeps at most (a stored head
+/// keeps a part of those, the directions in front).
+pub const MAX_STORED_DIRECTIONS: usize = MAX_HORIZONTAL_DIRECTIONS;
+
+/// Most taps a stored response may hold: the longest response kept ([`MAX_IR_SECONDS`]) at
+/// the highest rate accepted.
+pub const MAX_STORED_TAPS: usize = (MAX_IR_SECONDS * *SAMPLE_RATES_HZ.end()) as usize;
