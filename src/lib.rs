@@ -110,6 +110,9 @@ impl Plugin for Soundstage {
         params::migrate_state(state);
     }
 
+    // NOTE: long because activation is one sequence whose order matters: the first design
+    // (made here, so that audio starts with filters), the engine and its latency, the
+    // designer thread that takes over from that design, the processor.
     fn activate(
         &mut self,
         audio_io_layout: &AudioIOLayout,
