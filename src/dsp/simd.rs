@@ -3,9 +3,19 @@
 //! second time for those and chosen at run time, which doubles the width of every vector
 //! operation against the SSE2 baseline the build targets.
 
-/// The loop versions this CPU can run.
+/// The loop version this CPU runs. Only [`Simd::detect`] makes one, so holding a `Simd` that
+/// says AVX2 proves the CPU was checked for it: safe code cannot claim an instruction set.
+///
+/// ```compile_fail
+/// // Before, this compiled on any CPU and `run` then executed AVX2 code on it.
+/// let claimed = soundstage::dsp::simd::Simd::Avx2Fma;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Simd {
+pub struct Simd(Isa);
+
+/// The instruction sets the loops are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
     /// The build's baseline (SSE2 on x86-64).
     Baseline,
     /// x86-64 with AVX2 and FMA.
@@ -20,19 +30,20 @@ impl Simd {
             if std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
-                return Simd::Avx2Fma;
+                return Simd(Isa::Avx2Fma);
             }
         }
-        Simd::Baseline
+        Simd(Isa::Baseline)
     }
 
     /// Runs `kernel`, compiled for this instruction set.
     #[inline(always)]
     pub fn run<K: Kernel>(self, kernel: K) -> K::Output {
-        match self {
+        match self.0 {
             #[cfg(target_arch = "x86_64")]
-            // SAFETY: `detect` returned Avx2Fma only after checking that the CPU has both.
-            Simd::Avx2Fma => unsafe { run_avx2_fma(kernel) },
+            // SAFETY: only `detect` makes a `Simd`, and it says Avx2Fma only after checking
+            // that this CPU has both features.
+            Isa::Avx2Fma => unsafe { run_avx2_fma(kernel) },
             _ => kernel.run(),
         }
     }
