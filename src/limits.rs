@@ -17,6 +17,11 @@ pub const MAX_IR_SECONDS: f64 = 0.02;
 /// kept direction is analysed and may travel in the session state, so this bounds both.
 pub const MAX_HORIZONTAL_DIRECTIONS: usize = 1440;
 
+/// Measurement radii a measured head may have, metres: the ears' sight lines to a driver
+/// assume it is outside the head (the ears sit 8.75 cm from its centre), and the responses are
+/// moved from this radius to each driver along them, so a radius must be a real distance.
+pub const MEASUREMENT_RADII_M: std::ops::RangeInclusive<f64> = 0.1..=10.0;
+
 /// Most directions a stored head may hold: what the SOFA reader keeps at most (a stored head
 /// keeps a part of those, the directions in front).
 pub const MAX_STORED_DIRECTIONS: usize = MAX_HORIZONTAL_DIRECTIONS;

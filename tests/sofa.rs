@@ -305,6 +305,18 @@ fn bad_files_are_refused_with_their_reason() {
         })
         .collect();
     let off_plane = write("tilted.sofa", Extras::default(), &tilted);
+    // measured.rs divides by the radius and draws the ears' sight lines from it.
+    let at_radius = |radius: f64| -> Vec<sofa::Written> {
+        sofa::measurements(Head::Sphere, 15.0)
+            .into_iter()
+            .map(|mut w| {
+                w.radius = radius;
+                w
+            })
+            .collect()
+    };
+    let inside = write("inside.sofa", Extras::default(), &at_radius(0.05));
+    let at_zero = write("zero.sofa", Extras::default(), &at_radius(0.0));
     let huge = path("huge.sofa");
     std::fs::File::create(&huge)
         .unwrap()
@@ -322,6 +334,8 @@ fn bad_files_are_refused_with_their_reason() {
         (nan, "NaN"),
         (absurd, "10 Hz"),
         (off_plane, "horizontal plane"),
+        (inside, "radius is 0.05 m"),
+        (at_zero, "radius is 0 m"),
         (huge, "refused"),
         (truncated, "damaged or cut short"),
         (path("absent.sofa"), "cannot read"),

@@ -7,7 +7,7 @@ use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
 use crate::design::model::sofa::{HrirSet, Measurement};
 use crate::design::{DesignError, HeadDamage};
-use crate::limits::{MAX_STORED_DIRECTIONS, MAX_STORED_TAPS, SAMPLE_RATES_HZ};
+use crate::limits::{MAX_STORED_DIRECTIONS, MAX_STORED_TAPS, MEASUREMENT_RADII_M, SAMPLE_RATES_HZ};
 use base64::Engine as _;
 use std::sync::Arc;
 
@@ -106,7 +106,7 @@ impl StoredSet {
         if values.iter().any(|v| !v.is_finite())
             || self.azimuths_deg.iter().any(|a| !a.is_finite())
             || !SAMPLE_RATES_HZ.contains(&self.sample_rate)
-            || !(self.radius_m.is_finite() && self.radius_m > 0.0)
+            || !MEASUREMENT_RADII_M.contains(&self.radius_m)
         {
             return Err(HeadDamage::Values);
         }

@@ -6,7 +6,8 @@
 //! tell the user in one line, and nothing half-read is ever used.
 
 use crate::limits::{
-    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_FILE_BYTES, SAMPLE_RATES_HZ,
+    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_FILE_BYTES, MEASUREMENT_RADII_M,
+    SAMPLE_RATES_HZ,
 };
 use hdf5_pure::{AttrValue, File};
 use std::collections::HashMap;
@@ -57,6 +58,11 @@ pub enum SofaError {
     /// NaN or infinite values.
     #[error("{0} holds NaN or infinite values")]
     NotFinite(&'static str),
+    /// A measurement radius that is not a real distance outside the head.
+    #[error(
+        "its measurement radius is {0} m; Soundstage reads sets measured 0.1 to 10 m from the head"
+    )]
+    Radius(f64),
     /// More distinct directions in the horizontal plane than Soundstage keeps.
     #[error("it measures {found} directions in the horizontal plane; Soundstage keeps at most {limit} (a 0.25° grid)")]
     TooManyDirections {
@@ -263,6 +269,9 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
         return Err(SofaError::NoHorizontalPlane(m));
     }
     let radius_m = median(positions.iter().map(|p| p.2).collect());
+    if !MEASUREMENT_RADII_M.contains(&radius_m) {
+        return Err(SofaError::Radius(radius_m));
+    }
     Ok(HrirSet {
         name,
         sample_rate,
