@@ -300,16 +300,9 @@ fn state_round_trips_into_a_fresh_instance() {
 #[test]
 fn state_from_an_older_layout_loads_without_losing_values() {
     let fixture = include_str!("fixtures/state-v1-early.json");
-    let mut blob = (fixture.len() as u64).to_le_bytes().to_vec();
-    blob.extend_from_slice(fixture.as_bytes());
     let mut s = Session::new();
     let defaults = s.values();
-    s.exts
-        .state
-        .unwrap()
-        .load(&s.instance.plugin_handle(), &mut Cursor::new(&blob))
-        .expect("older state loads");
-    pump_main_thread(&mut s.instance);
+    load_state(&mut s, fixture);
     let values = s.values();
     let expect = [
         ("Width", 64.0),
@@ -703,16 +696,8 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
     })
     .to_string();
     std::fs::remove_file(&file).unwrap();
-    let mut blob = (state.len() as u64).to_le_bytes().to_vec();
-    blob.extend_from_slice(state.as_bytes());
     let mut session = Session::new();
-    session
-        .exts
-        .state
-        .unwrap()
-        .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
-        .expect("the state loads");
-    pump_main_thread(&mut session.instance);
+    load_state(&mut session, &state);
     let layout = session.select(2);
     let input = tone_on_a_floor(48_000);
     let job = Job {
@@ -777,17 +762,9 @@ fn a_damaged_stored_head_falls_back_to_the_sphere_and_still_follows_parameters()
         },
     })
     .to_string();
-    let mut blob = (state.len() as u64).to_le_bytes().to_vec();
-    blob.extend_from_slice(state.as_bytes());
     let mut session = Session::new();
     let depth = session.param("Depth");
-    session
-        .exts
-        .state
-        .unwrap()
-        .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
-        .expect("the state loads");
-    pump_main_thread(&mut session.instance);
+    load_state(&mut session, &state);
     let layout = session.select(2);
     let input = tone_on_a_floor(24_000);
     // Half a second at real-time pacing: a designer that gave up on the damaged head would
@@ -827,4 +804,18 @@ fn a_damaged_stored_head_falls_back_to_the_sphere_and_still_follows_parameters()
     let null = 10.0 * (err / power).log10();
     println!("damaged head: the sphere plays depth 100 % against the offline render {null:.1} dB");
     assert!(null <= -100.0, "the change was not designed: {null:.1} dB");
+}
+
+/// Loads the state document `state` (nice-plug's JSON, behind the length prefix its CLAP
+/// wrapper reads) into `session`, as a host reopening a session does.
+fn load_state(session: &mut Session, state: &str) {
+    let mut blob = (state.len() as u64).to_le_bytes().to_vec();
+    blob.extend_from_slice(state.as_bytes());
+    session
+        .exts
+        .state
+        .unwrap()
+        .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
+        .expect("the state loads");
+    pump_main_thread(&mut session.instance);
 }
