@@ -168,6 +168,31 @@ pub struct FilterSet {
 }
 
 impl FilterSet {
+    /// A set for `layout` and `outputs` that adds nothing to the plain feed: the engine then
+    /// plays the input, delayed. What a routing set built by hand starts from.
+    pub fn plain(layout: FrameLayout, outputs: usize) -> Self {
+        let bins = layout.bins();
+        let zeros = || Planar::zeros(outputs * UPMIX_CHANNELS * bins);
+        FilterSet {
+            layout,
+            outputs,
+            base: zeros(),
+            width_delta: zeros(),
+            sides: [Planar::zeros(outputs * bins), Planar::zeros(outputs * bins)],
+            sides_used: vec![[false; 2]; outputs],
+            ear_responses: vec![0.0; 2 * outputs * layout.ear_taps()],
+            centre_share: vec![0.0; bins],
+            loudness: LoudnessModel {
+                plain: 1.0,
+                at_zero: 1.0,
+                cross: 0.0,
+                delta: 0.0,
+            },
+            compensate_loudness: false,
+            generation: 0,
+        }
+    }
+
     /// Index of element (bin, output, channel) in `base` and `width_delta`.
     pub fn index(&self, bin: usize, output: usize, channel: usize) -> usize {
         element_index(self.layout.bins(), bin, output, channel)
@@ -273,26 +298,9 @@ pub(crate) mod tests {
     /// engine then plays the input, delayed), tagged with `generation`.
     pub fn filter_set(generation: u64) -> Box<FilterSet> {
         let layout = FrameLayout::for_sample_rate(48_000.0);
-        let outputs = 2;
-        let bins = layout.bins();
-        let zeros = || Planar::zeros(outputs * UPMIX_CHANNELS * bins);
         Box::new(FilterSet {
-            layout,
-            outputs,
-            base: zeros(),
-            width_delta: zeros(),
-            sides: [Planar::zeros(outputs * bins), Planar::zeros(outputs * bins)],
-            sides_used: vec![[false; 2]; outputs],
-            ear_responses: vec![0.0; 2 * outputs * layout.ear_taps()],
-            centre_share: vec![0.0; bins],
-            loudness: LoudnessModel {
-                plain: 1.0,
-                at_zero: 1.0,
-                cross: 0.0,
-                delta: 0.0,
-            },
-            compensate_loudness: false,
             generation,
+            ..FilterSet::plain(layout, 2)
         })
     }
 

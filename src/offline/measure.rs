@@ -3,10 +3,9 @@
 
 use crate::design::config::settings::Settings;
 use crate::design::model::plant::SphereHead;
-use crate::dsp::contract::Controls;
-use crate::dsp::contract::{FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS};
+
+use crate::dsp::contract::{Controls, FilterSet, FrameLayout};
 use crate::dsp::engine::Engine;
-use crate::dsp::planar::Planar;
 use crate::offline::render::{engine_for, stream};
 use crate::offline::test_mix::TestMix;
 use rand::SeedableRng;
@@ -37,38 +36,22 @@ pub struct UpmixFigures {
 fn routing_filters(sample_rate: f64) -> FilterSet {
     let layout = FrameLayout::for_sample_rate(sample_rate);
     let bins = layout.bins();
-    let mut base = Planar::zeros(bins * 3 * UPMIX_CHANNELS);
-    let mut sides = [Planar::zeros(3 * bins), Planar::zeros(3 * bins)];
+    let mut set = FilterSet::plain(layout, 3);
     for k in 0..bins {
         let phase = -2.0 * std::f64::consts::PI * k as f64 * layout.bulk_delay as f64
             / layout.fft_len as f64;
         let delay = Complex32::new(phase.cos() as f32, phase.sin() as f32);
         for out in 0..3 {
             // Output `out` carries upmix channel `out` alone.
-            base.set((out * UPMIX_CHANNELS + out) * bins + k, delay);
+            set.base.set(set.index(k, out, out), delay);
         }
         // The engine adds the plain feed in the time domain; take it out again.
-        sides[0].set(k, -delay);
-        sides[1].set(2 * bins + k, -delay);
+        set.sides[0].set(k, -delay);
+        set.sides[1].set(2 * bins + k, -delay);
     }
-    FilterSet {
-        layout,
-        outputs: 3,
-        width_delta: Planar::zeros(base.len()),
-        sides,
-        sides_used: vec![[true, false], [false, false], [false, true]],
-        ear_responses: vec![0.0; 2 * 3 * layout.ear_taps()],
-        centre_share: vec![1.0; bins],
-        base,
-        loudness: LoudnessModel {
-            plain: 1.0,
-            at_zero: 1.0,
-            cross: 0.0,
-            delta: 0.0,
-        },
-        compensate_loudness: false,
-        generation: 0,
-    }
+    set.sides_used = vec![[true, false], [false, false], [false, true]];
+    set.centre_share = vec![1.0; bins];
+    set
 }
 
 /// The engine's upmix of `left`/`right` as time signals `[L', R', C]`, aligned with the input.
