@@ -10,10 +10,10 @@ pub mod limits;
 pub mod offline;
 pub mod params;
 
-use design::filters::chain::{design as design_filters, DesignInput};
+use design::filters::chain::DesignInput;
 use design::model::head::PlantCache;
-use design::worker::{DesignJob, DesignWorker};
-use dsp::contract::Controls;
+use design::worker::{design_checked, DesignJob, DesignWorker};
+use dsp::contract::{Controls, FilterSet, FrameLayout};
 use dsp::engine::Engine;
 use dsp::handover;
 use dsp::processor::Processor;
@@ -137,13 +137,22 @@ impl Plugin for Soundstage {
         let mut plants = PlantCache::default();
         let (plant, problem) =
             plants.serving(&self.params.head_choice(), &settings.geometry(outputs));
-        let first = design_filters(&input, plant.as_ref());
         self.shared.set_active(outputs, sample_rate);
-        self.shared.publish(&first);
+        let (first, problem) = match design_checked(&input, plant.as_ref()) {
+            Ok(first) => {
+                self.shared.publish(&first);
+                (first.filters, problem)
+            }
+            // No design to play: the input plays, delayed, until one can be made.
+            Err(why) => (
+                FilterSet::plain(FrameLayout::for_sample_rate(sample_rate), outputs),
+                Some(why),
+            ),
+        };
         if let Some(why) = &problem {
             self.shared.set_problem(why);
         }
-        let mut filters = Box::new(first.filters);
+        let mut filters = Box::new(first);
         filters.generation = generation;
         let mut engine = Engine::new(filters, sample_rate, settings.controls());
         engine.settle_controls();
@@ -158,7 +167,7 @@ impl Plugin for Soundstage {
                 let settings = params.settings();
                 let (plant, stand_in) =
                     plants.serving(&params.head_choice(), &settings.geometry(outputs));
-                Ok(DesignJob {
+                DesignJob {
                     generation,
                     input: DesignInput {
                         settings,
@@ -167,7 +176,7 @@ impl Plugin for Soundstage {
                     },
                     plant,
                     stand_in,
-                })
+                }
             },
             designer,
             move |made| {
@@ -226,8 +235,9 @@ impl Plugin for Soundstage {
         let Some(processor) = self.processor.as_mut() else {
             return ProcessStatus::Normal;
         };
-        if self.offline {
-            wait_for_design(processor, &self.params);
+        if let (true, Some(worker)) = (self.offline, &self.worker) {
+            let generation = self.params.design_generation.load(Ordering::Acquire);
+            worker.wait_for(processor, generation, OFFLINE_DESIGN_WAIT);
         }
         let open = self.editor_state.is_open();
         processor.process(
@@ -249,21 +259,9 @@ impl Soundstage {
     }
 }
 
-/// Longest an offline render waits for a design before carrying on with the last one.
+/// Longest an offline render waits for a design before carrying on with the last one (a
+/// design takes milliseconds; this bounds a designer that is alive but stuck).
 const OFFLINE_DESIGN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Offline only (never in real time): blocks until the engine holds the design for the
-/// current parameters, so a bounce does not depend on how fast the designer thread was.
-fn wait_for_design(processor: &mut Processor, params: &SoundstageParams) {
-    let start = std::time::Instant::now();
-    processor.poll();
-    while processor.engine().newest_generation() != params.design_generation.load(Ordering::Acquire)
-        && start.elapsed() < OFFLINE_DESIGN_WAIT
-    {
-        std::thread::sleep(std::time::Duration::from_micros(200));
-        processor.poll();
-    }
-}
 
 impl ClapPlugin for Soundstage {
     const CLAP_ID: &'static str = "audio.soundstage.spatial";

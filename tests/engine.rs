@@ -7,6 +7,7 @@ use common::{error_db, noise, power};
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::model::plant::SphereHead;
+use soundstage::dsp::engine::InstallError;
 use soundstage::offline::measure::impulse_latency;
 use soundstage::offline::render::{engine_for, stream};
 use soundstage::offline::test_mix::TestMix;
@@ -170,6 +171,29 @@ fn a_stream_of_corrupt_samples_resets_once_and_plays_them_as_silence() {
         power(tail) > 0.1 * power(&input[36_000..]),
         "after the corrupt run the input plays again"
     );
+}
+
+#[test]
+fn a_set_holding_nan_is_refused_and_the_playing_one_goes_on() {
+    let settings = Settings::default();
+    let (mut engine, made) = engine_for(&settings, 2, SR, &SphereHead::default());
+    let input = noise(5, 48_000, 0.1);
+    let before = stream(&mut engine, &input, &input, &[512], |_| {});
+    let mut poisoned = Box::new(made.filters.clone());
+    poisoned.generation = 7;
+    poisoned.base.re[10] = f32::NAN;
+    let refused = engine.install(poisoned);
+    assert!(
+        matches!(refused, Err((InstallError::NotFinite, _))),
+        "a non-finite set must be refused"
+    );
+    assert_ne!(engine.newest_generation(), 7);
+    let after = stream(&mut engine, &input, &input, &[512], |_| {});
+    assert!(after.iter().flatten().all(|v| v.is_finite()));
+    // Half a second on, the output depends only on the repeated input: the same as before.
+    let null = error_db(&after[0][24_000..], &before[0][24_000..]);
+    println!("after a refused NaN set, against the same input before: {null:.1} dB");
+    assert!(null <= -100.0, "the playing filters changed: {null:.1} dB");
 }
 
 #[test]

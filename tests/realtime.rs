@@ -6,18 +6,27 @@ mod common;
 
 use common::{activate, argmax_abs, counted, error_db, noise, HostParams};
 use rand::{RngExt, SeedableRng};
+use realfft::num_complex::Complex;
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::metrics::{self, standard_perturbations};
 use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::geometry::Geometry;
 use soundstage::design::model::plant::SphereHead;
+use soundstage::design::model::plant::{EarResponses, Plant};
+use soundstage::design::worker::{DesignJob, DesignWorker, Waited};
+use soundstage::design::DesignError;
 use soundstage::dsp::contract::Controls;
 use soundstage::dsp::contract::FrameLayout;
+use soundstage::dsp::engine::Engine;
+use soundstage::dsp::handover;
 use soundstage::dsp::meters::Meters;
+use soundstage::dsp::processor::Processor;
 use soundstage::offline::render::{engine_for, stream};
 use soundstage::offline::test_mix::TestMix;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 const SR: f64 = 48_000.0;
 
@@ -275,5 +284,113 @@ fn corrupt_samples_inside_a_host_block_are_recovered_from_within_that_block() {
     assert!(
         tail.iter().map(|v| v * v).sum::<f32>() > 1.0,
         "the processor recovered and plays the input again"
+    );
+}
+
+/// A head that fails on purpose, as a damaged measurement or a bug in the design would.
+#[derive(Debug)]
+enum FaultyHead {
+    /// Every response is NaN.
+    NotANumber,
+    /// Asking for a response panics.
+    Panics,
+}
+
+impl Plant for FaultyHead {
+    fn ear_responses(&self, geometry: &Geometry, freqs: &[f64]) -> EarResponses {
+        match self {
+            FaultyHead::NotANumber => {
+                let drivers = geometry.drivers;
+                let nan = Complex::new(f64::NAN, f64::NAN);
+                EarResponses::new(
+                    freqs.to_vec(),
+                    drivers,
+                    vec![nan; freqs.len() * 2 * drivers],
+                )
+            }
+            FaultyHead::Panics => panic!("a test head that panics inside the design"),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("{self:?}")
+    }
+
+    fn resized(&self, _factor: f64) -> Option<Box<dyn Plant>> {
+        None
+    }
+}
+
+#[test]
+fn an_offline_wait_ends_at_once_when_no_design_can_come() {
+    // It used to wait its whole limit (5 s in the plugin) in every process() call: a
+    // 3-minute bounce at 512-sample blocks took about a day.
+    let settings = Settings::default();
+    let sphere: Arc<dyn Plant> = Arc::new(SphereHead::default());
+    let input = DesignInput {
+        settings,
+        outputs: 2,
+        sample_rate: SR,
+    };
+    let first = design(&input, sphere.as_ref());
+    let engine = Engine::new(Box::new(first.filters), SR, settings.controls());
+    let (designer, audio) = handover::channel();
+    let generation = Arc::new(AtomicU64::new(0));
+    let head = Arc::new(Mutex::new(sphere.clone()));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let (source_generation, source_head, heard) =
+        (generation.clone(), head.clone(), errors.clone());
+    let worker = DesignWorker::spawn(
+        move || {
+            let generation = source_generation.load(Ordering::Acquire);
+            assert_ne!(
+                generation, 4,
+                "a source that panics: the designer thread dies"
+            );
+            DesignJob {
+                generation,
+                input,
+                plant: source_head.lock().unwrap().clone(),
+                stand_in: None,
+            }
+        },
+        designer,
+        |_| {},
+        move |why| heard.lock().unwrap().push(why.clone()),
+        DesignJob {
+            generation: 0,
+            input,
+            plant: sphere.clone(),
+            stand_in: None,
+        },
+    )
+    .expect("the designer thread starts");
+    let mut processor = Processor::new(engine, audio, 512, SR);
+    let limit = Duration::from_secs(60);
+    let cases: [(u64, Arc<dyn Plant>, Waited); 4] = [
+        (1, Arc::new(FaultyHead::NotANumber), Waited::Refused),
+        (2, Arc::new(FaultyHead::Panics), Waited::Refused),
+        (3, sphere, Waited::Playing),
+        (4, Arc::new(SphereHead::default()), Waited::DesignerGone),
+    ];
+    for (g, plant, expected) in cases {
+        *head.lock().unwrap() = plant.clone();
+        generation.store(g, Ordering::Release);
+        let start = Instant::now();
+        let waited = worker.wait_for(&mut processor, g, limit);
+        println!("{plant:?}: {waited:?} after {:?}", start.elapsed());
+        assert_eq!(waited, expected, "generation {g} with {plant:?}");
+    }
+    let errors = errors.lock().unwrap();
+    assert_eq!(errors[0], DesignError::NotFinite);
+    assert!(
+        matches!(&errors[1], DesignError::Panicked(m) if m.contains("panics inside the design")),
+        "{:?}",
+        errors[1]
+    );
+    assert_eq!(
+        processor.engine().newest_generation(),
+        3,
+        "the last good design plays"
     );
 }

@@ -12,6 +12,12 @@ pub enum DesignError {
     /// The measured head stored in the session cannot be read back.
     #[error("the stored measured head is damaged ({0})")]
     DamagedHead(#[from] HeadDamage),
+    /// The design gave coefficients that are not finite numbers.
+    #[error("the design gave values that are not finite numbers")]
+    NotFinite,
+    /// The design code panicked (a bug); the message says where.
+    #[error("the design failed unexpectedly ({0})")]
+    Panicked(String),
 }
 
 /// What is wrong with a stored measured head.

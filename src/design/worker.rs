@@ -7,10 +7,12 @@ use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
 use crate::design::DesignError;
 use crate::dsp::handover::DesignerSide;
-use std::sync::atomic::{AtomicBool, Ordering};
+use crate::dsp::processor::Processor;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the designer looks for work when nobody wakes it.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(2);
@@ -38,19 +40,54 @@ struct Done {
 /// A running designer thread; stopping it (drop) joins it.
 pub struct DesignWorker {
     stop: Arc<AtomicBool>,
+    /// The newest generation the designer answered without filters (see [`Waited::Refused`]).
+    refused: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// How an offline wait for a design ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// The engine holds the design for the generation waited for.
+    Playing,
+    /// The designer answered that generation without filters (the reason went to its error
+    /// callback); the last good filters go on playing, and waiting longer would not help.
+    Refused,
+    /// The designer thread has stopped: nothing more will come.
+    DesignerGone,
+    /// The limit passed first.
+    TimedOut,
+}
+
+/// Designs `input` for `plant`, or says why not: the plant cannot describe the geometry,
+/// the design panicked (caught here, so that no panic reaches a host callback), or it gave
+/// coefficients that are not finite numbers.
+pub fn design_checked(input: &DesignInput, plant: &dyn Plant) -> Result<Design, DesignError> {
+    plant.check(&input.settings.geometry(input.outputs))?;
+    let made = catch_unwind(AssertUnwindSafe(|| design(input, plant))).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        DesignError::Panicked(message)
+    })?;
+    if made.filters.is_finite() {
+        Ok(made)
+    } else {
+        Err(DesignError::NotFinite)
+    }
+}
+
 impl DesignWorker {
-    /// Starts the thread. `source` says what to design now (or why nothing can be: the
-    /// head's data is unusable); work starts when the generation or the head differs from
-    /// `designed`. `on_design` sees every design before its filters are sent (plots,
-    /// diagnostics); `on_error` hears, once per change, why a design was not made (the last
-    /// good filters keep playing), and after each design made on a stand-in, why. At most one
-    /// new set waits for the audio thread: a newer design replaces one not yet sent. Fails
-    /// only if the system cannot start a thread.
+    /// Starts the thread. `source` says what to design now; work starts when the generation
+    /// or the head differs from `designed`. `on_design` sees every design before its filters
+    /// are sent (plots, diagnostics); `on_error` hears, once per change, why a design was not
+    /// made (the last good filters keep playing), and after each design made on a stand-in,
+    /// why. At most one new set waits for the audio thread: a newer design replaces one not
+    /// yet sent. Fails only if the system cannot start a thread.
     pub fn spawn(
-        mut source: impl FnMut() -> Result<DesignJob, DesignError> + Send + 'static,
+        mut source: impl FnMut() -> DesignJob + Send + 'static,
         mut designer: DesignerSide,
         mut on_design: impl FnMut(&Design) + Send + 'static,
         mut on_error: impl FnMut(&DesignError) + Send + 'static,
@@ -58,6 +95,8 @@ impl DesignWorker {
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
+        let refused = Arc::new(AtomicU64::new(u64::MAX));
+        let refused_by_thread = refused.clone();
         let thread = std::thread::Builder::new()
             .name("soundstage-designer".into())
             .spawn(move || {
@@ -66,60 +105,72 @@ impl DesignWorker {
                     plant: designed.plant,
                 };
                 let mut unsent = None;
-                let mut last_error: Option<DesignError> = None;
                 while !stop_flag.load(Ordering::Acquire) {
                     designer.collect_garbage();
                     if let Some(set) = unsent.take() {
                         unsent = designer.send(set).err();
                     }
-                    match source() {
-                        Ok(job) => {
-                            let changed = job.generation != done.generation
-                                || !Arc::ptr_eq(&job.plant, &done.plant);
-                            if changed {
-                                let geometry = job.input.settings.geometry(job.input.outputs);
-                                match job.plant.check(&geometry) {
-                                    Ok(()) => {
-                                        let mut made = design(&job.input, job.plant.as_ref());
-                                        made.filters.generation = job.generation;
-                                        on_design(&made);
-                                        if let Some(why) = &job.stand_in {
-                                            on_error(why);
-                                        }
-                                        let set = Box::new(made.filters);
-                                        // A set still waiting to be sent is older: this one
-                                        // replaces it.
-                                        unsent = match unsent {
-                                            Some(_) => Some(set),
-                                            None => designer.send(set).err(),
-                                        };
-                                        last_error = job.stand_in.clone();
-                                    }
-                                    Err(why) => {
-                                        on_error(&why);
-                                        last_error = Some(why);
-                                    }
+                    let job = source();
+                    let changed =
+                        job.generation != done.generation || !Arc::ptr_eq(&job.plant, &done.plant);
+                    if changed {
+                        match design_checked(&job.input, job.plant.as_ref()) {
+                            Ok(mut made) => {
+                                made.filters.generation = job.generation;
+                                on_design(&made);
+                                if let Some(why) = &job.stand_in {
+                                    on_error(why);
                                 }
-                                done = Done {
-                                    generation: job.generation,
-                                    plant: job.plant,
+                                let set = Box::new(made.filters);
+                                // A set still waiting to be sent is older: this one
+                                // replaces it.
+                                unsent = match unsent {
+                                    Some(_) => Some(set),
+                                    None => designer.send(set).err(),
                                 };
                             }
-                        }
-                        Err(why) => {
-                            if last_error.as_ref() != Some(&why) {
+                            Err(why) => {
+                                refused_by_thread.store(job.generation, Ordering::Release);
                                 on_error(&why);
-                                last_error = Some(why);
                             }
                         }
+                        done = Done {
+                            generation: job.generation,
+                            plant: job.plant,
+                        };
                     }
                     std::thread::park_timeout(POLL_INTERVAL);
                 }
             })?;
         Ok(Self {
             stop,
+            refused,
             thread: Some(thread),
         })
+    }
+
+    /// Offline only (never in real time): blocks until `processor`'s engine holds the design
+    /// for `generation`, the designer answers it without filters, the designer thread is
+    /// gone, or `limit` passes, so that a bounce does not depend on the designer's speed and
+    /// a design that cannot come costs no wait.
+    pub fn wait_for(&self, processor: &mut Processor, generation: u64, limit: Duration) -> Waited {
+        let start = Instant::now();
+        loop {
+            processor.poll();
+            if processor.engine().newest_generation() == generation {
+                return Waited::Playing;
+            }
+            if self.refused.load(Ordering::Acquire) == generation {
+                return Waited::Refused;
+            }
+            if self.thread.as_ref().is_none_or(JoinHandle::is_finished) {
+                return Waited::DesignerGone;
+            }
+            if start.elapsed() >= limit {
+                return Waited::TimedOut;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
     }
 }
 

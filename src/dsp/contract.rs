@@ -168,6 +168,31 @@ pub struct FilterSet {
 }
 
 impl FilterSet {
+    /// Whether every coefficient is a finite number: one NaN in a set would reach every
+    /// output, so neither the designer nor the engine lets such a set play.
+    pub fn is_finite(&self) -> bool {
+        let planars = [
+            &self.base,
+            &self.width_delta,
+            &self.sides[0],
+            &self.sides[1],
+        ];
+        let loudness = &self.loudness;
+        planars
+            .iter()
+            .all(|p| p.re.iter().chain(&p.im).all(|v| v.is_finite()))
+            && self.ear_responses.iter().all(|v| v.is_finite())
+            && self.centre_share.iter().all(|v| v.is_finite())
+            && [
+                loudness.plain,
+                loudness.at_zero,
+                loudness.cross,
+                loudness.delta,
+            ]
+            .iter()
+            .all(|v| v.is_finite())
+    }
+
     /// A set for `layout` and `outputs` that adds nothing to the plain feed: the engine then
     /// plays the input, delayed. What a routing set built by hand starts from.
     pub fn plain(layout: FrameLayout, outputs: usize) -> Self {

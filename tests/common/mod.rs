@@ -100,17 +100,15 @@ pub fn activate(
     let source_params = params.clone();
     let source_plant = plant.clone();
     let worker = DesignWorker::spawn(
-        move || {
-            Ok(DesignJob {
-                generation: source_params.generation.load(Ordering::Acquire),
-                input: DesignInput {
-                    settings: source_params.settings(&base),
-                    outputs,
-                    sample_rate,
-                },
-                plant: source_plant.clone(),
-                stand_in: None,
-            })
+        move || DesignJob {
+            generation: source_params.generation.load(Ordering::Acquire),
+            input: DesignInput {
+                settings: source_params.settings(&base),
+                outputs,
+                sample_rate,
+            },
+            plant: source_plant.clone(),
+            stand_in: None,
         },
         designer,
         |_| {},

@@ -60,9 +60,9 @@ impl Kernel for BuildMatrix<'_> {
     fn run(self) {
         for (output, rows) in self.matrix.iter_mut().enumerate() {
             for (i, (set, w)) in self.sets.iter().flatten().enumerate() {
-                // The first set overwrites, the second adds; `keep` is 0 or 1, a select the
-                // loop keeps branch-free (the rows only ever hold finite values).
-                let keep = if i == 0 { 0.0 } else { 1.0 };
+                // The first set overwrites, the second adds to it. A select, not a product
+                // with zero: whatever the row held before (NaN·0 is NaN) is never read.
+                let adds = i != 0;
                 let base = set.base_row(output);
                 let delta = set.delta_row(output);
                 let used = set.sides_used[output];
@@ -76,16 +76,11 @@ impl Kernel for BuildMatrix<'_> {
                     let (s1r, s1i) = set.side_row(1, output).parts(bins);
                     let (mr, mi) = (&mut row.re[..bins], &mut row.im[..bins]);
                     for k in 0..bins {
-                        mr[k] = mr[k] * keep
-                            + br[k] * w.base
-                            + dr[k] * w.width
-                            + s0r[k] * p0
-                            + s1r[k] * p1;
-                        mi[k] = mi[k] * keep
-                            + bi[k] * w.base
-                            + di[k] * w.width
-                            + s0i[k] * p0
-                            + s1i[k] * p1;
+                        let (prior_r, prior_i) = if adds { (mr[k], mi[k]) } else { (0.0, 0.0) };
+                        mr[k] =
+                            prior_r + br[k] * w.base + dr[k] * w.width + s0r[k] * p0 + s1r[k] * p1;
+                        mi[k] =
+                            prior_i + bi[k] * w.base + di[k] * w.width + s0i[k] * p0 + s1i[k] * p1;
                     }
                 }
             }
@@ -127,5 +122,49 @@ impl Kernel for ApplyMatrix<'_> {
                 + m2i[k] * x2r[k];
             *o = Complex32::new(re, im);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsp::contract::tests::filter_set;
+
+    /// A row left holding NaN (by a set that should never have played) does not survive the
+    /// next build: the first set overwrites it rather than scaling it by zero.
+    #[test]
+    fn the_first_set_overwrites_whatever_the_matrix_held() {
+        let mut set = filter_set(1);
+        set.base.re.fill(0.5);
+        let bins = set.layout.bins();
+        let poisoned = || {
+            let mut p = Planar::zeros(bins);
+            p.re.fill(f32::NAN);
+            p.im.fill(f32::INFINITY);
+            p
+        };
+        let mut matrix: Vec<[Planar; UPMIX_CHANNELS]> = (0..set.outputs)
+            .map(|_| std::array::from_fn(|_| poisoned()))
+            .collect();
+        let weights = Weights {
+            base: 1.0,
+            width: 0.0,
+            plain: 1.0,
+        };
+        BuildMatrix {
+            sets: [Some((&set, weights)), None],
+            matrix: &mut matrix,
+        }
+        .run();
+        let values = matrix
+            .iter()
+            .flatten()
+            .flat_map(|p| p.re.iter().chain(&p.im));
+        let not_finite = values.filter(|v| !v.is_finite()).count();
+        assert_eq!(
+            not_finite, 0,
+            "{not_finite} matrix values stayed non-finite"
+        );
+        assert_eq!(matrix[0][0].re[0], 0.5);
     }
 }

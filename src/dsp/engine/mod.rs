@@ -65,6 +65,9 @@ pub enum InstallError {
         /// FFT length of the set.
         got_fft: usize,
     },
+    /// The set holds a coefficient that is not a finite number.
+    #[error("filter set holds values that are not finite numbers")]
+    NotFinite,
 }
 
 /// The real-time processor for one plugin instance.
@@ -257,6 +260,10 @@ impl Engine {
                 got_fft: filters.layout.fft_len,
             };
             return Err((err, filters));
+        }
+        // The scan reads each coefficient once, less than the matrix build of one frame.
+        if !filters.is_finite() {
+            return Err((InstallError::NotFinite, filters));
         }
         self.slots.install(filters, self.fresh);
         Ok(())
