@@ -29,8 +29,11 @@ use nice_plug_egui::{
 use std::sync::Arc;
 use widgets::{Knob, Slider};
 
-/// Smallest editor size, logical pixels.
-pub const MIN_SIZE: (f32, f32) = (720.0, 480.0);
+/// Smallest editor size, logical pixels (the smallest a session state may ask for).
+pub const MIN_SIZE: (f32, f32) = (
+    *crate::limits::EDITOR_SIZES[0].start(),
+    *crate::limits::EDITOR_SIZES[1].start(),
+);
 
 /// Where the persisted editor size is in its round trip with the window.
 #[derive(Clone, Copy, Debug, PartialEq)]

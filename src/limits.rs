@@ -29,3 +29,10 @@ pub const MAX_STORED_DIRECTIONS: usize = MAX_HORIZONTAL_DIRECTIONS;
 /// Most taps a stored response may hold: the longest response kept ([`MAX_IR_SECONDS`]) at
 /// the highest rate accepted.
 pub const MAX_STORED_TAPS: usize = (MAX_IR_SECONDS * *SAMPLE_RATES_HZ.end()) as usize;
+
+/// Editor sizes accepted from a session state, logical pixels (width, height): from the
+/// smallest that shows every control to a window larger than any display.
+pub const EDITOR_SIZES: [std::ops::RangeInclusive<f32>; 2] = [720.0..=8192.0, 480.0..=8192.0];
+
+/// Most bytes of unknown entries (from a newer version's state) kept to be saved again.
+pub const MAX_KEPT_STATE_BYTES: usize = 1024 * 1024;

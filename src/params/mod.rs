@@ -3,8 +3,10 @@
 //! parameters are built from it, and the CLI sets [`Settings`] through it without a host.
 //! Ids and persisted keys are permanent: sessions and automation refer to them.
 
+mod state;
 mod table;
 
+pub use state::*;
 pub use table::*;
 
 use crate::design::config::presets::DEFAULT_PRESET;
@@ -179,6 +181,10 @@ pub struct SoundstageParams {
     /// Layout version of this state (see [`STATE_VERSION`]).
     #[persist = "state-version"]
     pub state_version: Arc<AtomicU32>,
+    /// What a state from a newer version held that this version does not know, kept so that
+    /// saving the session again loses none of it.
+    #[persist = "kept-from-newer"]
+    pub kept_from_newer: Arc<RwLock<Option<KeptState>>>,
     /// The head the filters are designed for, with a measured head's data.
     #[persist = "head"]
     pub head: Arc<RwLock<HeadChoice>>,
@@ -244,6 +250,7 @@ impl Default for SoundstageParams {
             editor_size: Arc::new(RwLock::new(DEFAULT_EDITOR_SIZE)),
             preset: Arc::new(RwLock::new(DEFAULT_PRESET.to_string())),
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
+            kept_from_newer: Arc::new(RwLock::new(None)),
             head: Arc::new(RwLock::new(HeadChoice::default())),
             design_generation: generation,
         }
@@ -297,19 +304,6 @@ impl SoundstageParams {
         s.mode = self.mode().value().into();
         s
     }
-}
-
-/// Key of the persisted state-layout version.
-pub const STATE_VERSION_KEY: &str = "state-version";
-
-/// Brings a saved state up to [`STATE_VERSION`] before the host loads it. Version 1 is the
-/// first layout, so there is nothing to convert yet: later layouts add their conversion steps
-/// here, keyed on the version the state carries (a state without the field is version 1).
-/// Parameters a state lacks keep their defaults; no value it has is dropped.
-pub fn migrate_state(state: &mut PluginState) {
-    state
-        .fields
-        .insert(STATE_VERSION_KEY.to_string(), STATE_VERSION.to_string());
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ CHILD_MEMORY_LIMIT = 4 << 30
 # The loudest a legal state can make a second of 0.1-rms noise is a few units; far beyond that
 # a state has driven the engine past its ranges.
 MAX_PEAK = 100.0
+# The quietest: the noise through the lowest gain (-24 dB) still peaks near 0.02.
+MIN_PEAK = 1e-3
 # How far the good state's output may be from a fresh instance's.
 GOOD_TOLERANCE = 1e-6
 FINDINGS_PREFIX = "FINDINGS "
@@ -103,6 +105,10 @@ def hostile():
         "finite": bool(np.isfinite(y).all()),
         "peak": float(np.max(np.abs(y))),
     }
+    # Saving the session again: the host's getState, where a value the loader let through
+    # can still panic inside the framework.
+    with open(config["saved"], "wb") as f:
+        f.write(plugin.raw_state)
     with open(config["good"], "rb") as f:
         plugin.raw_state = f.read()
     reference = np.load(config["reference"])
@@ -136,10 +142,13 @@ def juce_base64_encode(data: bytes) -> str:
 def juce_base64_decode(text: str) -> bytes:
     """The inverse of `juce_base64_encode`."""
     size, chars = text.split(".", 1)
-    bits = 0
-    for i, c in enumerate(chars):
-        bits |= JUCE_BASE64_INDEX[c] << (6 * i)
-    return bits.to_bytes((len(chars) * 6 + 7) // 8, "little")[: int(size)]
+    lookup = np.zeros(256, dtype=np.uint32)
+    lookup[np.frombuffer(JUCE_BASE64.encode(), dtype=np.uint8)] = np.arange(64, dtype=np.uint32)
+    sextets = lookup[np.frombuffer(chars.encode(), dtype=np.uint8)]
+    sextets = np.concatenate([sextets, np.zeros(-len(sextets) % 4, dtype=np.uint32)]).reshape(-1, 4)
+    words = sextets[:, 0] | sextets[:, 1] << 6 | sextets[:, 2] << 12 | sextets[:, 3] << 18
+    data = np.stack([(words >> shift) & 255 for shift in (0, 8, 16)], axis=1).astype(np.uint8)
+    return data.tobytes()[: int(size)]
 
 
 COMPONENT = re.compile(r"<IComponent>(.*?)</IComponent>", re.S)
@@ -440,11 +449,25 @@ CASES: dict[str, Craft] = {
 def test_host_survives_hostile_state(case, good, vst3_path, tmp_path):
     hostile = tmp_path / "hostile.bin"
     hostile.write_bytes(CASES[case](good))
+    saved = tmp_path / "saved.bin"
     findings = run_child({"mode": "hostile", "vst3": vst3_path, "hostile": str(hostile),
-                          "good": good.path, "reference": good.reference_path})
+                          "saved": str(saved), "good": good.path,
+                          "reference": good.reference_path})
     assert findings["shape"] == [2, SR], findings
     assert findings["finite"], f"non-finite output after the hostile state: {findings}"
     assert findings["peak"] < MAX_PEAK, f"the hostile state drove the output to {findings['peak']:g}"
+    # Every parameter is clamped to its range, so no state can silence the plugin (+1e30 dB
+    # of gain used to).
+    assert findings["peak"] > MIN_PEAK, f"the hostile state silenced the output: {findings}"
+    state = json.loads(component_state(saved.read_bytes()))
+    for id, value in state["params"].items():
+        assert value != {"i32": 99} and value != {"i32": -1}, f"{id} saved as {value}"
+    if case == "future-version":
+        kept = json.loads(state["fields"]["kept-from-newer"])
+        assert kept["version"] == 99, kept
+        assert kept["params"] == {"future-param": {"f32": 1.0}}, kept
+        assert kept["fields"] == {"future-field": '{"a": [1, 2]}'}, kept
+        assert state["fields"]["state-version"] == "1"
     assert findings["good_max_diff"] < GOOD_TOLERANCE, (
         f"after the hostile state, the good state sounds {findings['good_max_diff']:g} "
         "away from a fresh instance"

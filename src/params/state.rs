@@ -1,0 +1,297 @@
+//! Loading a saved state safely: every value is checked against its parameter's type and
+//! range before the host's loader sees it (an out-of-range enum index would panic later,
+//! inside the framework, when the state is saved again), the editor size against
+//! [`limits::EDITOR_SIZES`], and whatever a newer version wrote that this one does not know
+//! is kept aside, to be saved again unchanged.
+
+use super::{float_spec, BOOL_PARAMS, DEFAULT_EDITOR_SIZE, MODE_ID};
+use crate::limits;
+use nice_plug::plugin::{ParamValue, PluginState};
+use nice_plug::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The layout version of the persisted state; [`crate::Soundstage`]'s `filter_state`
+/// brings older states up to it.
+pub const STATE_VERSION: u32 = 1;
+
+/// Key of the persisted state-layout version.
+pub const STATE_VERSION_KEY: &str = "state-version";
+
+/// Key of the persisted editor size.
+pub const EDITOR_SIZE_KEY: &str = "editor-size";
+
+/// Key of the entries kept from a newer version's state (see [`KeptState`]).
+pub const KEPT_KEY: &str = "kept-from-newer";
+
+/// The persisted fields this version reads.
+const KNOWN_FIELDS: [&str; 5] = [
+    EDITOR_SIZE_KEY,
+    "preset",
+    STATE_VERSION_KEY,
+    "head",
+    KEPT_KEY,
+];
+
+/// What a state from a newer version held that this version does not know: saved with the
+/// session as it was found, so that the newer version can take it back.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct KeptState {
+    /// The layout version the state was written with.
+    pub version: u32,
+    /// Parameters this version does not have, as saved.
+    pub params: BTreeMap<String, ParamValue>,
+    /// Persisted fields this version does not have, as saved (JSON text).
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Brings a saved state up to [`STATE_VERSION`] before the host loads it, and makes it safe
+/// to load: values of the wrong type or not finite are dropped (the parameter keeps its
+/// default), numbers outside their range are clamped to it, an enum index or id that does
+/// not exist is dropped, and the editor size is clamped. Version 1 is the first layout, so
+/// there is nothing to convert yet: later layouts add their conversion steps here, keyed on
+/// the version the state carries (a state without the field is version 1). A state from a
+/// newer version loads what this version knows and keeps the rest (see [`KeptState`]).
+pub fn migrate_state(state: &mut PluginState) {
+    let version = state
+        .fields
+        .get(STATE_VERSION_KEY)
+        .and_then(|v| serde_json::from_str::<u32>(v).ok())
+        .unwrap_or(1);
+    let mut kept = KeptState {
+        version,
+        ..KeptState::default()
+    };
+    let params = std::mem::take(&mut state.params);
+    for (id, value) in params {
+        match checked_value(&id, value) {
+            Checked::Known(Some(value)) => {
+                state.params.insert(id, value);
+            }
+            Checked::Known(None) => nice_warn!("state: ignored an invalid value for '{id}'"),
+            Checked::Unknown(value) => {
+                kept.params.insert(id, value);
+            }
+        }
+    }
+    let unknown: Vec<String> = state
+        .fields
+        .keys()
+        .filter(|k| !KNOWN_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    for key in unknown {
+        if let Some(value) = state.fields.remove(&key) {
+            kept.fields.insert(key, value);
+        }
+    }
+    if let Some(size) = state.fields.get_mut(EDITOR_SIZE_KEY) {
+        *size = checked_editor_size(size);
+    }
+    if version > STATE_VERSION || !kept.params.is_empty() || !kept.fields.is_empty() {
+        keep(state, kept);
+    }
+    state
+        .fields
+        .insert(STATE_VERSION_KEY.to_string(), STATE_VERSION.to_string());
+}
+
+/// Stores `kept` in the state, unless it is larger than [`limits::MAX_KEPT_STATE_BYTES`].
+fn keep(state: &mut PluginState, kept: KeptState) {
+    let (params, fields) = (kept.params.len(), kept.fields.len());
+    match serde_json::to_string(&kept) {
+        Ok(text) if text.len() <= limits::MAX_KEPT_STATE_BYTES => {
+            nice_log!(
+                "state from layout version {} (this is {STATE_VERSION}): {params} unknown \
+                 parameters and {fields} unknown fields kept to be saved again",
+                kept.version
+            );
+            state.fields.insert(KEPT_KEY.to_string(), text);
+        }
+        _ => nice_warn!(
+            "state from layout version {}: its {params} unknown parameters and {fields} \
+             unknown fields exceed {} bytes and were dropped",
+            kept.version,
+            limits::MAX_KEPT_STATE_BYTES
+        ),
+    }
+}
+
+/// A saved value, checked against the parameter it belongs to.
+enum Checked {
+    /// A parameter of this version: the value to load, or `None` if it cannot be loaded.
+    Known(Option<ParamValue>),
+    /// A parameter this version does not have.
+    Unknown(ParamValue),
+}
+
+fn checked_value(id: &str, value: ParamValue) -> Checked {
+    if let Some(spec) = float_spec(id) {
+        let value = match value {
+            ParamValue::F32(v) if v.is_finite() => {
+                Some(ParamValue::F32(v.clamp(spec.min, spec.max)))
+            }
+            _ => None,
+        };
+        Checked::Known(value)
+    } else if id == MODE_ID {
+        let variants = super::ModeParam::variants();
+        let value = match value {
+            ParamValue::I32(i) if usize::try_from(i).is_ok_and(|i| i < variants.len()) => {
+                Some(ParamValue::I32(i))
+            }
+            ParamValue::String(s)
+                if super::ModeParam::ids().is_some_and(|ids| ids.contains(&s.as_str())) =>
+            {
+                Some(ParamValue::String(s))
+            }
+            _ => None,
+        };
+        Checked::Known(value)
+    } else if BOOL_PARAMS.iter().any(|s| s.id == id) {
+        Checked::Known(matches!(value, ParamValue::Bool(_)).then_some(value))
+    } else {
+        Checked::Unknown(value)
+    }
+}
+
+/// The saved editor size clamped to [`limits::EDITOR_SIZES`]; the default if it is not a
+/// pair of finite numbers.
+fn checked_editor_size(saved: &str) -> String {
+    let size = serde_json::from_str::<(f32, f32)>(saved)
+        .ok()
+        .filter(|(w, h)| w.is_finite() && h.is_finite())
+        .unwrap_or(DEFAULT_EDITOR_SIZE);
+    let [width, height] = &limits::EDITOR_SIZES;
+    let clamped = (
+        size.0.clamp(*width.start(), *width.end()),
+        size.1.clamp(*height.start(), *height.end()),
+    );
+    serde_json::to_string(&clamped).unwrap_or_else(|_| saved.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(params: &[(&str, ParamValue)], fields: &[(&str, &str)]) -> PluginState {
+        PluginState {
+            version: String::new(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            fields: fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn values_outside_their_parameter_are_clamped_or_dropped() {
+        let mut s = state(
+            &[
+                ("gain", ParamValue::F32(1e30)),
+                ("width", ParamValue::F32(f32::NAN)),
+                ("dist", ParamValue::Bool(true)),
+                ("depth", ParamValue::F32(-5.0)),
+                ("cancel", ParamValue::F32(12.5)),
+                ("mode", ParamValue::I32(99)),
+                ("bypass", ParamValue::F32(0.5)),
+                ("preview", ParamValue::Bool(true)),
+            ],
+            &[],
+        );
+        migrate_state(&mut s);
+        let f32_of = |id: &str| match s.params.get(id) {
+            Some(ParamValue::F32(v)) => Some(*v),
+            _ => None,
+        };
+        assert_eq!(f32_of("gain"), Some(12.0), "clamped to the range's top");
+        assert_eq!(f32_of("depth"), Some(0.0), "clamped to the range's bottom");
+        assert_eq!(
+            f32_of("cancel"),
+            Some(12.5),
+            "a value in range is untouched"
+        );
+        for dropped in ["width", "dist", "mode", "bypass"] {
+            assert!(
+                !s.params.contains_key(dropped),
+                "{dropped}: {:?}",
+                s.params.get(dropped)
+            );
+        }
+        assert!(matches!(
+            s.params.get("preview"),
+            Some(ParamValue::Bool(true))
+        ));
+    }
+
+    #[test]
+    fn a_mode_is_kept_only_if_it_exists() {
+        let cases = [
+            (ParamValue::I32(2), true),
+            (ParamValue::I32(3), false),
+            (ParamValue::I32(-1), false),
+            (ParamValue::String("headphones".into()), true),
+            (ParamValue::String("surround".into()), false),
+        ];
+        for (value, kept) in cases {
+            let mut s = state(&[("mode", value.clone())], &[]);
+            migrate_state(&mut s);
+            assert_eq!(s.params.contains_key("mode"), kept, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_newer_state_loads_what_is_known_and_keeps_the_rest() {
+        let mut s = state(
+            &[
+                ("width", ParamValue::F32(40.0)),
+                ("future-knob", ParamValue::F32(3.0)),
+            ],
+            &[
+                (STATE_VERSION_KEY, "7"),
+                ("preset", "\"laptop\""),
+                ("future-field", "[1,2]"),
+            ],
+        );
+        migrate_state(&mut s);
+        assert!(matches!(s.params.get("width"), Some(ParamValue::F32(v)) if *v == 40.0));
+        assert!(!s.params.contains_key("future-knob"));
+        assert!(!s.fields.contains_key("future-field"));
+        assert_eq!(s.fields[STATE_VERSION_KEY], "1");
+        assert_eq!(s.fields["preset"], "\"laptop\"");
+        let kept: KeptState = serde_json::from_str(&s.fields[KEPT_KEY]).unwrap();
+        assert_eq!(kept.version, 7);
+        assert!(matches!(kept.params.get("future-knob"), Some(ParamValue::F32(v)) if *v == 3.0));
+        assert_eq!(kept.fields["future-field"], "[1,2]");
+    }
+
+    #[test]
+    fn a_state_of_this_version_keeps_nothing_aside() {
+        let mut s = state(
+            &[("width", ParamValue::F32(40.0))],
+            &[(STATE_VERSION_KEY, "1")],
+        );
+        migrate_state(&mut s);
+        assert!(!s.fields.contains_key(KEPT_KEY));
+    }
+
+    #[test]
+    fn the_editor_size_is_clamped_to_the_limits() {
+        let cases = [
+            ("[1e9,-5]", (8192.0, 480.0)),
+            ("[1000,680]", (1000.0, 680.0)),
+            ("[\"wide\",1]", DEFAULT_EDITOR_SIZE),
+            ("[1e39,1e39]", DEFAULT_EDITOR_SIZE),
+        ];
+        for (saved, expected) in cases {
+            let mut s = state(&[], &[(EDITOR_SIZE_KEY, saved)]);
+            migrate_state(&mut s);
+            let size: (f32, f32) = serde_json::from_str(&s.fields[EDITOR_SIZE_KEY]).unwrap();
+            assert_eq!(size, expected, "{saved}");
+        }
+    }
+}
