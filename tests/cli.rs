@@ -341,6 +341,31 @@ fn unwritable_destinations_fail_cleanly_and_leave_nothing_behind() {
     );
 }
 
+/// Runs the CLI with a cap on the size of any file it writes (`ulimit -f`, in the shell's
+/// blocks of 512 or 1024 bytes), so that a write fails part-way, as on a full disk. SIGXFSZ
+/// is ignored so that the write returns an error instead of killing the process.
+fn soundstage_with_file_limit(blocks: u32, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f {blocks}; trap '' XFSZ; exec \"$0\" \"$@\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_soundstage"))
+        .args(args)
+        .output()
+        .expect("the shell runs the CLI")
+}
+
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 #[test]
 fn an_existing_output_is_replaced_only_by_a_complete_file() {
     let d = dir();
@@ -348,21 +373,55 @@ fn an_existing_output_is_replaced_only_by_a_complete_file() {
     write_wav(&input, 2, 16, false, &stereo());
     let output = d.path().join("out.wav");
     std::fs::write(&output, "previous render").unwrap();
-    // A failing render (bad setting) leaves the previous output as it was.
-    assert_error(
-        &soundstage(&[
-            "render",
-            input.to_str().unwrap(),
-            output.to_str().unwrap(),
-            "--set",
-            "gain=99",
-        ]),
-        "out of range",
+    let args = [input.to_str().unwrap(), output.to_str().unwrap()];
+    // The render's 190 kB cannot be written under a 32-64 kB cap: the write fails part-way.
+    let failed = soundstage_with_file_limit(64, &["render", args[0], args[1]]);
+    assert_error(&failed, "cannot write");
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        b"previous render",
+        "a failed write must leave the previous output as it was"
     );
-    assert_eq!(std::fs::read_to_string(&output).unwrap(), "previous render");
-    let ok = soundstage(&["render", input.to_str().unwrap(), output.to_str().unwrap()]);
+    assert_eq!(
+        names_in(d.path()),
+        ["in.wav", "out.wav"],
+        "no partial file is left"
+    );
+    let ok = soundstage(&["render", args[0], args[1]]);
     assert_success(&ok);
     assert_eq!(read_wav(&output).0.channels, 2);
+}
+
+#[test]
+fn a_write_that_cannot_be_put_in_place_leaves_nothing_behind() {
+    let d = dir();
+    let input = d.path().join("in.wav");
+    write_wav(&input, 2, 16, false, &stereo());
+    // The complete file is written and then cannot be renamed over a non-empty directory.
+    let occupied = d.path().join("out.wav");
+    std::fs::create_dir(&occupied).unwrap();
+    std::fs::write(occupied.join("keep"), "x").unwrap();
+    let run = soundstage(&[
+        "render",
+        input.to_str().unwrap(),
+        occupied.to_str().unwrap(),
+    ]);
+    assert_error(&run, "cannot write");
+    assert_eq!(names_in(d.path()), ["in.wav", "out.wav"]);
+    // A report whose plot cannot be put in place: the plots before it and the metrics stay,
+    // no temporary file does.
+    let report = d.path().join("report");
+    std::fs::create_dir(&report).unwrap();
+    let blocked = report.join("cancellation.png");
+    std::fs::create_dir(&blocked).unwrap();
+    std::fs::write(blocked.join("keep"), "x").unwrap();
+    let run = soundstage(&["report", report.to_str().unwrap()]);
+    assert_error(&run, "cannot write");
+    let hidden: Vec<String> = names_in(&report)
+        .into_iter()
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "temporary files left: {hidden:?}");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! WAV in and out. Reading checks everything before any work starts; writing goes to a
 //! temporary file in the target directory and is renamed into place, so an interrupted or
 //! failed write never leaves a half-written file, and never touches an existing one until
-//! the new one is complete.
+//! the new one is complete and on disk.
 
 use super::CliError;
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 
 /// A stereo recording.
 pub struct Stereo {
@@ -89,30 +90,39 @@ pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
     })
 }
 
-/// A sibling temporary path for an atomic write of `path`.
-fn temporary_for(path: &Path) -> PathBuf {
+/// Writes `path` atomically: `write` fills a new temporary file in the same directory
+/// (created exclusively, with an unpredictable name, so nothing planted there is followed),
+/// which is flushed to disk and then renamed into place. On any failure the temporary file
+/// is removed and an existing `path` is left as it was. The file gets the permissions a plain
+/// create would give it (0666 less the umask).
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let io = |source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
     let name = path
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{}.partial", std::process::id()))
-}
-
-/// Writes `data` to `path` atomically with `write` (temporary file, then rename).
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&Path) -> Result<(), CliError>,
-) -> Result<(), CliError> {
-    let temporary = temporary_for(path);
-    let result = write(&temporary).and_then(|()| {
-        std::fs::rename(&temporary, path).map_err(|source| CliError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".partial");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    result
+    let mut temporary = builder.tempfile_in(dir).map_err(io)?;
+    write(temporary.as_file_mut())?;
+    temporary.as_file().sync_all().map_err(io)?;
+    temporary.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
 }
 
 /// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.
@@ -124,10 +134,6 @@ pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Resu
         sample_format: SampleFormat::Float,
     };
     write_atomically(path, |temporary| {
-        let io = |source| CliError::Write {
-            path: path.to_path_buf(),
-            source,
-        };
         let encode = |e: hound::Error| match e {
             hound::Error::IoError(source) => CliError::Write {
                 path: path.to_path_buf(),
@@ -138,8 +144,7 @@ pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Resu
                 reason: other.to_string(),
             },
         };
-        let file = std::fs::File::create(temporary).map_err(io)?;
-        let mut writer = WavWriter::new(BufWriter::new(file), spec).map_err(encode)?;
+        let mut writer = WavWriter::new(BufWriter::new(temporary), spec).map_err(encode)?;
         let len = channels.first().map_or(0, Vec::len);
         for i in 0..len {
             for ch in channels {
@@ -153,10 +158,12 @@ pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Resu
 /// Writes text atomically.
 pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
     write_atomically(path, |temporary| {
-        std::fs::write(temporary, text).map_err(|source| CliError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+        temporary
+            .write_all(text.as_bytes())
+            .map_err(|source| CliError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
     })
 }
 

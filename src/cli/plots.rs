@@ -5,6 +5,7 @@ use super::CliError;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use soundstage::design::evaluate::analysis::{Analysis, BEAM_AZIMUTHS, POLAR_FREQUENCIES};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Once;
 
@@ -35,22 +36,29 @@ fn draw_error(path: &Path, e: impl std::fmt::Display) -> CliError {
     }
 }
 
-/// Draws into a temporary PNG and renames it into place.
+/// Draws in memory and writes the PNG atomically: nothing but the one temporary file of the
+/// atomic write ever exists on disk, whatever fails.
 fn png(
     path: &Path,
     draw: impl FnOnce(&DrawingArea<BitMapBackend, plotters::coord::Shift>) -> Result<(), String>,
 ) -> Result<(), CliError> {
     register_font();
-    super::audio_file::write_atomically(path, |temporary| {
-        // The encoder picks the format from the extension: keep ".png" last.
-        let with_ext = temporary.with_extension("png");
-        {
-            let root = BitMapBackend::new(&with_ext, SIZE).into_drawing_area();
-            root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
-            draw(&root).map_err(|e| draw_error(path, e))?;
-            root.present().map_err(|e| draw_error(path, e))?;
-        }
-        std::fs::rename(&with_ext, temporary).map_err(|source| CliError::Write {
+    let (width, height) = SIZE;
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
+        draw(&root).map_err(|e| draw_error(path, e))?;
+        root.present().map_err(|e| draw_error(path, e))?;
+    }
+    let image = image::RgbImage::from_raw(width, height, pixels)
+        .ok_or_else(|| draw_error(path, "the picture has the wrong size"))?;
+    super::audio_file::write_atomically(path, |file| {
+        let mut out = std::io::BufWriter::new(file);
+        image
+            .write_to(&mut out, image::ImageOutputFormat::Png)
+            .map_err(|e| draw_error(path, e))?;
+        out.flush().map_err(|source| CliError::Write {
             path: path.to_path_buf(),
             source,
         })
