@@ -36,3 +36,19 @@ pub const EDITOR_SIZES: [std::ops::RangeInclusive<f32>; 2] = [720.0..=8192.0, 48
 
 /// Most bytes of unknown entries (from a newer version's state) kept to be saved again.
 pub const MAX_KEPT_STATE_BYTES: usize = 1024 * 1024;
+
+/// Most measurements a SOFA file may declare (the densest public HRTF sets hold about
+/// 12,000): bounds the positions read and the directions sorted.
+pub const MAX_SOFA_MEASUREMENTS: u64 = 100_000;
+
+/// Most taps a SOFA file's responses may declare, before only the first
+/// [`MAX_IR_SECONDS`] of each is kept: 1.4 s at 48 kHz, far beyond any HRIR.
+pub const MAX_SOFA_TAPS: u64 = 65_536;
+
+/// Most values any SOFA variable other than the responses may declare (positions, delays,
+/// rates: three per measurement at most).
+pub const MAX_SOFA_VARIABLE_VALUES: u64 = 3 * MAX_SOFA_MEASUREMENTS;
+
+/// Most bytes a SOFA file may declare a chunk of its responses to decode to: the reader
+/// decodes whole chunks, so a chunk is what one read can cost.
+pub const MAX_SOFA_CHUNK_BYTES: u64 = 64 * 1024 * 1024;

@@ -1,23 +1,15 @@
-//! WAV in and out. Reading checks everything before any work starts; writing goes to a
+//! WAV in and out. Reading checks everything before any work starts (see
+//! [`soundstage::offline::wav`]); writing goes to a
 //! temporary file in the target directory and is renamed into place, so an interrupted or
 //! failed write never leaves a half-written file, and never touches an existing one until
 //! the new one is complete and on disk.
 
 use super::CliError;
-use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
+use hound::{SampleFormat, WavSpec, WavWriter};
+use soundstage::offline::wav::{decode_stereo, Stereo, WavError};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-
-/// A stereo recording.
-pub struct Stereo {
-    /// Sample rate, Hz.
-    pub sample_rate: u32,
-    /// Left channel.
-    pub left: Vec<f32>,
-    /// Right channel.
-    pub right: Vec<f32>,
-}
 
 /// Reads a stereo 16/24-bit integer or 32-bit float WAV file.
 pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
@@ -26,67 +18,13 @@ pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let not_wav = |e: hound::Error| {
-        let reason = match e {
-            hound::Error::IoError(_) => "the file ends before its header or data do".to_string(),
-            other => other.to_string(),
-        };
-        CliError::NotWav {
-            path: path.to_path_buf(),
-            reason,
-        }
-    };
-    let reader = WavReader::new(std::io::Cursor::new(bytes)).map_err(not_wav)?;
-    let spec = reader.spec();
-    let format = match (spec.sample_format, spec.bits_per_sample) {
-        (SampleFormat::Int, 16) | (SampleFormat::Int, 24) | (SampleFormat::Float, 32) => None,
-        (SampleFormat::Int, bits) => Some(format!("{bits}-bit integer")),
-        (SampleFormat::Float, bits) => Some(format!("{bits}-bit float")),
-    };
-    if let Some(format) = format {
-        return Err(CliError::SampleFormat {
-            path: path.to_path_buf(),
-            format,
-        });
-    }
-    // NOTE: hound reads any rate but its writer divides by it (0 Hz panics) and multiplies
-    // it unchecked into the header's bytes per second.
-    if !soundstage::limits::SAMPLE_RATES_HZ.contains(&(spec.sample_rate as f64)) {
-        return Err(CliError::SampleRate {
-            path: path.to_path_buf(),
-            rate: spec.sample_rate,
-        });
-    }
-    if spec.channels != 2 {
-        return Err(CliError::Channels {
-            path: path.to_path_buf(),
-            channels: spec.channels,
-        });
-    }
-    if reader.duration() == 0 {
-        return Err(CliError::Empty {
-            path: path.to_path_buf(),
-        });
-    }
-    let samples: Vec<f32> = match spec.sample_format {
-        SampleFormat::Float => reader
-            .into_samples::<f32>()
-            .collect::<Result<_, _>>()
-            .map_err(not_wav)?,
-        SampleFormat::Int => {
-            let scale = 1.0 / (1u32 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-                .map_err(not_wav)?
-        }
-    };
-    let (left, right) = samples.chunks_exact(2).map(|f| (f[0], f[1])).unzip();
-    Ok(Stereo {
-        sample_rate: spec.sample_rate,
-        left,
-        right,
+    let path = path.to_path_buf();
+    decode_stereo(bytes).map_err(|e| match e {
+        WavError::NotWav(reason) => CliError::NotWav { path, reason },
+        WavError::SampleFormat(format) => CliError::SampleFormat { path, format },
+        WavError::Channels(channels) => CliError::Channels { path, channels },
+        WavError::SampleRate(rate) => CliError::SampleRate { path, rate },
+        WavError::Empty => CliError::Empty { path },
     })
 }
 

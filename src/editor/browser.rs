@@ -95,21 +95,30 @@ impl Browser {
 
     /// Reads `path` on a thread; on success the set becomes the head designed for.
     fn load(&mut self, path: PathBuf, params: Arc<SoundstageParams>, ctx: egui::Context) {
+        self.start(ctx, move || {
+            crate::design::model::sofa::read(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .map(|set| {
+                    let name = set.name.clone();
+                    params.set_head_choice(HeadChoice {
+                        measured: true,
+                        set: Some(Arc::new(StoredSet::from_set(&set))),
+                    });
+                    name
+                })
+        });
+    }
+
+    /// Runs `job` on the load thread. Its outcome always arrives, a panic included (as an
+    /// error), so the browser never stays busy.
+    fn start(&mut self, ctx: egui::Context, job: impl FnOnce() -> Outcome + Send + 'static) {
         let slot = Arc::new(Mutex::new(None));
         self.loading = Some(slot.clone());
         let spawned = std::thread::Builder::new()
             .name("soundstage-sofa".into())
             .spawn(move || {
-                let outcome = crate::design::model::sofa::read(&path)
-                    .map_err(|e| format!("{}: {e}", path.display()))
-                    .map(|set| {
-                        let name = set.name.clone();
-                        params.set_head_choice(HeadChoice {
-                            measured: true,
-                            set: Some(Arc::new(StoredSet::from_set(&set))),
-                        });
-                        name
-                    });
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                    .unwrap_or_else(|_| Err("reading the file failed unexpectedly".into()));
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
                 ctx.request_repaint();
             });
@@ -202,5 +211,30 @@ impl Browser {
         if let (Some(path), false) = (chosen, self.busy()) {
             self.load(path, params.clone(), ctx.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_that_panics_ends_in_an_error_and_frees_the_button() {
+        let mut browser = Browser::default();
+        browser.start(egui::Context::default(), || panic!("a reader bug"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while browser.busy() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            browser.poll();
+        }
+        assert!(
+            !browser.busy(),
+            "the browser stayed busy after the load thread panicked"
+        );
+        assert!(
+            matches!(&browser.last, Some(Err(why)) if why.contains("unexpectedly")),
+            "{:?}",
+            browser.last
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! The engine offline: the convenient, allocating counterpart of the real-time API. Whole
 //! buffers rendered through exactly the plugin's engine ([`render`]), measurements made by
 //! running it on synthetic signals ([`measure`]), the `metrics.json` document of a report ([`report`]), and the synthetic mix with known parts that
-//! the demo renders and the measurements and benchmarks use as ground truth ([`test_mix`]).
+//! the demo renders and the measurements and benchmarks use as ground truth ([`test_mix`]),
+//! and the stereo input decoded from WAV bytes ([`wav`]).
 
 pub mod measure;
 pub mod render;
 pub mod report;
 pub mod test_mix;
+pub mod wav;

@@ -136,6 +136,10 @@ static IN_USE: AtomicI64 = AtomicI64::new(0);
 
 thread_local! {
     static WATCHED: Cell<bool> = const { Cell::new(false) };
+    /// Whether this thread's heap bytes are being measured (see [`peak_heap`]).
+    static MEASURED: Cell<bool> = const { Cell::new(false) };
+    /// Net heap bytes this thread allocated while measured, and the most it reached.
+    static MEASURED_BYTES: Cell<(i64, i64)> = const { Cell::new((0, 0)) };
 }
 
 fn note() {
@@ -144,27 +148,47 @@ fn note() {
     }
 }
 
+fn note_bytes(change: i64) {
+    // `try_with`: the allocator also runs while thread-locals are torn down.
+    let _ = MEASURED.try_with(|m| {
+        if m.get() {
+            let _ = MEASURED_BYTES.try_with(|b| {
+                let (now, peak) = b.get();
+                b.set((now + change, peak.max(now + change)));
+            });
+        }
+    });
+}
+
+/// Counts `size` bytes as taken (or, negative, given back) if the call succeeded.
+fn account(ptr: *mut u8, size: i64) -> *mut u8 {
+    if !ptr.is_null() {
+        note_bytes(size);
+        IN_USE.fetch_add(size, Ordering::Relaxed);
+    }
+    ptr
+}
+
 // SAFETY: every call is forwarded unchanged to the system allocator.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         note();
-        IN_USE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
+        account(unsafe { System.alloc(layout) }, layout.size() as i64)
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         note();
+        note_bytes(-(layout.size() as i64));
         IN_USE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         note();
-        IN_USE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.alloc_zeroed(layout) }
+        account(unsafe { System.alloc_zeroed(layout) }, layout.size() as i64)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         note();
-        IN_USE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
+        let grown = new_size as i64 - layout.size() as i64;
+        account(unsafe { System.realloc(ptr, layout, new_size) }, grown)
     }
 }
 
@@ -178,6 +202,16 @@ pub fn counted(f: impl FnOnce()) -> u64 {
     f();
     WATCHED.with(|w| w.set(false));
     EVENTS.load(Ordering::Relaxed) - before
+}
+
+/// Runs `f` on this thread; returns its result and the most heap bytes it held at once
+/// (what it allocated and had not yet freed), so that a test can bound what an input costs.
+pub fn peak_heap<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    MEASURED_BYTES.with(|b| b.set((0, 0)));
+    MEASURED.with(|m| m.set(true));
+    let result = f();
+    MEASURED.with(|m| m.set(false));
+    (result, MEASURED_BYTES.with(Cell::get).1.max(0) as u64)
 }
 
 /// Heap bytes in use by the whole process right now.

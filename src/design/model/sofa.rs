@@ -6,10 +6,11 @@
 //! tell the user in one line, and nothing half-read is ever used.
 
 use crate::limits::{
-    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_FILE_BYTES, MEASUREMENT_RADII_M,
+    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_CHUNK_BYTES, MAX_SOFA_FILE_BYTES,
+    MAX_SOFA_MEASUREMENTS, MAX_SOFA_TAPS, MAX_SOFA_VARIABLE_VALUES, MEASUREMENT_RADII_M,
     SAMPLE_RATES_HZ,
 };
-use hdf5_pure::{AttrValue, File};
+use hdf5_pure::{AttrValue, Dataset, File};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -71,6 +72,16 @@ pub enum SofaError {
         /// [`MAX_HORIZONTAL_DIRECTIONS`].
         limit: usize,
     },
+    /// A variable declares more data than Soundstage reads (checked before reading it).
+    #[error("{what} declares {found}; Soundstage reads at most {limit}")]
+    Declared {
+        /// The variable.
+        what: &'static str,
+        /// What it declares, in words.
+        found: String,
+        /// The limit, in words.
+        limit: String,
+    },
     /// A sample rate no audio system uses.
     #[error("its sample rate is {0} Hz; 8 kHz to 768 kHz are accepted")]
     SampleRate(f64),
@@ -127,16 +138,35 @@ fn corrupt(e: hdf5_pure::Error) -> SofaError {
     }
 }
 
-/// A variable's shape and values (C order), or why not.
-fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), SofaError> {
-    let ds = file.dataset(name).map_err(|e| match e {
+/// A dataset, or why not.
+fn dataset(file: &File, name: &'static str) -> Result<Dataset, SofaError> {
+    file.dataset(name).map_err(|e| match e {
         hdf5_pure::Error::Format(hdf5_pure::FormatError::PathNotFound(_))
         | hdf5_pure::Error::NotADataset(_) => SofaError::Missing(name),
         other => corrupt(other),
-    })?;
+    })
+}
+
+/// The number of values `shape` declares, if it is at most `limit`.
+fn declared_values(name: &'static str, shape: &[u64], limit: u64) -> Result<u64, SofaError> {
+    let count = shape
+        .iter()
+        .try_fold(1u64, |n, d| n.checked_mul(*d))
+        .filter(|n| *n <= limit);
+    count.ok_or_else(|| SofaError::Declared {
+        what: name,
+        found: format!("shape {shape:?}"),
+        limit: format!("{limit} values"),
+    })
+}
+
+/// A small variable's shape and values (C order), or why not: its declared size is checked
+/// against [`MAX_SOFA_VARIABLE_VALUES`] before anything is read.
+fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), SofaError> {
+    let ds = dataset(file, name)?;
     let shape = ds.shape().map_err(corrupt)?;
+    let expected = declared_values(name, &shape, MAX_SOFA_VARIABLE_VALUES)?.max(1);
     let values = ds.read_f64().map_err(corrupt)?;
-    let expected: u64 = shape.iter().product::<u64>().max(1);
     if values.len() as u64 != expected {
         return Err(SofaError::Corrupt(format!(
             "{name} holds {} values for shape {shape:?}",
@@ -147,6 +177,71 @@ fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), Sof
         return Err(SofaError::NotFinite(name));
     }
     Ok((shape, values))
+}
+
+/// Data.IR's shape (M measurements, 2 ears, N taps), checked against the limits before any
+/// response is read: [`MAX_SOFA_MEASUREMENTS`], [`MAX_SOFA_TAPS`], and, for a chunked
+/// dataset, [`MAX_SOFA_CHUNK_BYTES`] per chunk.
+fn response_shape(ir: &Dataset) -> Result<[usize; 3], SofaError> {
+    let shape = ir.shape().map_err(corrupt)?;
+    let [m, r, n] = match shape.as_slice() {
+        &[m, r, n] if m > 0 && r == 2 && n > 0 => [m, r, n],
+        _ => {
+            return Err(SofaError::Shape {
+                what: "Data.IR",
+                found: shape,
+                expected: "(M measurements, 2 ears, N taps)".into(),
+            })
+        }
+    };
+    let declared = |found: String, limit: String| SofaError::Declared {
+        what: "Data.IR",
+        found,
+        limit,
+    };
+    if m > MAX_SOFA_MEASUREMENTS {
+        return Err(declared(
+            format!("{m} measurements"),
+            format!("{MAX_SOFA_MEASUREMENTS} measurements"),
+        ));
+    }
+    if n > MAX_SOFA_TAPS {
+        return Err(declared(
+            format!("{n} taps"),
+            format!("{MAX_SOFA_TAPS} taps"),
+        ));
+    }
+    if let Some(chunk) = ir.chunk_shape().map_err(corrupt)? {
+        let element = ir.element_size().map_err(corrupt)?;
+        let bytes = chunk
+            .iter()
+            .try_fold(element, |b, d| b.checked_mul(*d))
+            .filter(|b| *b <= MAX_SOFA_CHUNK_BYTES);
+        if bytes.is_none() {
+            return Err(declared(
+                format!("chunks of {chunk:?} values"),
+                format!("chunks of {MAX_SOFA_CHUNK_BYTES} bytes"),
+            ));
+        }
+    }
+    // Each bounded above, so these fit.
+    Ok([m as usize, r as usize, n as usize])
+}
+
+/// The responses of measurement `i` ([ear][tap], 2 × `n` values), read alone.
+fn responses_of(ir: &Dataset, i: usize, n: usize) -> Result<Vec<f64>, SofaError> {
+    let values = ir.read_f64_rows(i as u64, 1).map_err(corrupt)?;
+    if values.len() != 2 * n {
+        return Err(SofaError::Corrupt(format!(
+            "Data.IR holds {} values for measurement {i}, expected {}",
+            values.len(),
+            2 * n
+        )));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(SofaError::NotFinite("Data.IR"));
+    }
+    Ok(values)
 }
 
 /// Reads a SOFA file (refusing anything larger than [`MAX_SOFA_FILE_BYTES`] before reading it).
@@ -194,17 +289,8 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| fallback_name.to_string());
 
-    let (ir_shape, ir) = variable(&file, "Data.IR")?;
-    let [m, r, n] = match ir_shape.as_slice() {
-        &[m, r, n] if m > 0 && r == 2 && n > 0 => [m as usize, r as usize, n as usize],
-        _ => {
-            return Err(SofaError::Shape {
-                what: "Data.IR",
-                found: ir_shape,
-                expected: "(M measurements, 2 ears, N taps)".into(),
-            })
-        }
-    };
+    let ir = dataset(&file, "Data.IR")?;
+    let [m, _, n] = response_shape(&ir)?;
     let (_, rates) = variable(&file, "Data.SamplingRate")?;
     let sample_rate = rates[0];
     if !SAMPLE_RATES_HZ.contains(&sample_rate) || rates.iter().any(|r| *r != sample_rate) {
@@ -244,27 +330,27 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
             limit: MAX_HORIZONTAL_DIRECTIONS,
         });
     }
-    let measurements: Vec<Measurement> = horizontal
-        .into_iter()
-        .map(|i| (i, positions[i]))
-        .map(|(i, p)| {
-            let irs = ears.map(|ear| {
-                let start = (i * r + ear) * n;
-                let shift = delays[i][ear];
-                let mut out = vec![0.0f32; keep];
-                for (t, v) in out.iter_mut().enumerate() {
-                    if let Some(src) = t.checked_sub(shift).filter(|s| *s < n) {
-                        *v = ir[start + src] as f32;
-                    }
+    // Only the kept measurements are read, one at a time, and only their first `keep` taps
+    // are kept.
+    let mut measurements = Vec::with_capacity(horizontal.len());
+    for i in horizontal {
+        let values = responses_of(&ir, i, n)?;
+        let irs = ears.map(|ear| {
+            let start = ear * n;
+            let shift = delays[i][ear];
+            let mut out = vec![0.0f32; keep];
+            for (t, v) in out.iter_mut().enumerate() {
+                if let Some(src) = t.checked_sub(shift).filter(|s| *s < n) {
+                    *v = values[start + src] as f32;
                 }
-                out
-            });
-            Measurement {
-                azimuth_deg: p.0.rem_euclid(360.0),
-                irs,
             }
-        })
-        .collect();
+            out
+        });
+        measurements.push(Measurement {
+            azimuth_deg: azimuth(i),
+            irs,
+        });
+    }
     if measurements.is_empty() {
         return Err(SofaError::NoHorizontalPlane(m));
     }
