@@ -266,10 +266,74 @@ fn bench_design(c: &mut Criterion) {
     }
 }
 
+/// The headphone preview's cost per second of audio, at 48 and 192 kHz with four outputs:
+/// its ear filters are per-sample dot products whose length grows with the rate, so their
+/// cost per second grows with its square, while the STFT's grows only a little faster than
+/// the rate. The summary prints both modes and the 192 kHz / 48 kHz ratios.
+fn bench_preview(c: &mut Criterion) {
+    let mut group = c.benchmark_group("preview_4out_1s");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(4));
+    let settings = presets::find("smart-speaker")
+        .expect("preset")
+        .apply(&Settings::default());
+    let block = 512;
+    let mut report = Vec::new();
+    for rate in [48_000.0, 192_000.0] {
+        let len = rate as usize;
+        let mix = TestMix::generate(rate, 1.1, 5);
+        let input = [mix.left[..len].to_vec(), mix.right[..len].to_vec()];
+        for preview in [false, true] {
+            let settings = Settings {
+                preview,
+                ..settings
+            };
+            let (mut engine, _) = engine_for(&settings, 4, rate, &SphereHead::default());
+            let mut out = vec![vec![0.0f32; len]; 4];
+            let mut run = || {
+                for start in (0..len).step_by(block) {
+                    let end = (start + block).min(len);
+                    let mut chunk: Vec<&mut [f32]> =
+                        out.iter_mut().map(|o| &mut o[start..end]).collect();
+                    engine.process([&input[0][start..end], &input[1][start..end]], &mut chunk);
+                }
+                black_box(&out);
+            };
+            let name = format!(
+                "{}k_{}",
+                rate / 1000.0,
+                if preview { "preview" } else { "speakers" }
+            );
+            group.bench_function(&name, |b| b.iter(&mut run));
+            let t = Instant::now();
+            for _ in 0..3 {
+                run();
+            }
+            report.push((rate, preview, t.elapsed().as_secs_f64() / 3.0));
+        }
+    }
+    group.finish();
+    let cost = |rate: f64, preview: bool| {
+        report
+            .iter()
+            .find(|(r, p, _)| *r == rate && *p == preview)
+            .map_or(f64::NAN, |(_, _, s)| *s)
+    };
+    println!("\nheadphone preview, 4 outputs, seconds per second of audio:");
+    for preview in [false, true] {
+        let (at48, at192) = (cost(48_000.0, preview), cost(192_000.0, preview));
+        println!(
+            "  {:8}: 48 kHz {at48:.4} s, 192 kHz {at192:.4} s, ratio {:.2}",
+            if preview { "preview" } else { "speakers" },
+            at192 / at48
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     // Plots would need system fonts; the numbers are what matter here.
     config = Criterion::default().without_plots();
-    targets = bench, bench_design
+    targets = bench, bench_design, bench_preview
 }
 criterion_main!(benches);

@@ -28,8 +28,9 @@ pub struct Controls {
 /// Number of upmix channels the filters read: L', R', C.
 pub const UPMIX_CHANNELS: usize = 3;
 
-/// The STFT frame geometry at one sample rate. Everything scales with the rate, so the
-/// latency in milliseconds and the frequency resolution stay the same from 22.05 to 384 kHz.
+/// The STFT frame geometry at one sample rate. Everything scales with the rate by powers of
+/// two, so the latency (24.8 to 35.9 ms) and the frequency resolution stay within that
+/// rounding of their 48 kHz values from 8 to 768 kHz.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLayout {
     /// Analysis window length (Hann), samples.
@@ -47,9 +48,11 @@ pub struct FrameLayout {
 
 impl FrameLayout {
     /// The layout for `sample_rate`: 1024-sample frames at 44.1/48 kHz, scaled by the
-    /// power of two nearest to rate/48 kHz (clamped to ½…8).
+    /// power of two nearest to rate/48 kHz (⅛…16, so 128 samples at 8 kHz and 16384 at
+    /// 768 kHz, the ends of [`crate::limits::SAMPLE_RATES_HZ`]): the latency stays 24.8 to
+    /// 35.9 ms at every accepted rate.
     pub fn for_sample_rate(sample_rate: f64) -> Self {
-        let octave = (sample_rate / 48_000.0).log2().round().clamp(-1.0, 3.0);
+        let octave = (sample_rate / 48_000.0).log2().round().clamp(-3.0, 4.0);
         let scale = 2f64.powf(octave);
         let frame_len = (1024.0 * scale) as usize;
         // 1 ms for the output stage, whose ear responses reach from 1 ms before the

@@ -14,6 +14,7 @@
 
 mod control_delay;
 mod dry_delay;
+mod ear_convolver;
 mod kernels;
 mod output_stage;
 mod overlap_add;
@@ -358,6 +359,7 @@ impl Engine {
             &self.dry,
             self.slots.current(),
             self.slots.ear_fade(),
+            self.slots.epoch(),
         );
         self.slots.advance(n);
         let settled = (self.gain.is_settled() && self.bypass.is_settled())
