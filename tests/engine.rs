@@ -203,6 +203,34 @@ fn a_set_holding_nan_is_refused_and_the_playing_one_goes_on() {
 }
 
 #[test]
+fn no_design_holds_a_subnormal_coefficient() {
+    // The engine sets flush-to-zero but not denormals-are-zero, so a subnormal coefficient
+    // would be a slow operand on every frame.
+    let mut found = 0;
+    for preset in presets::all() {
+        for mode in Mode::ALL {
+            for outputs in [2, 3, 4] {
+                let settings = Settings {
+                    mode,
+                    ..preset.apply(&Settings::default())
+                };
+                let (_, made) = engine_for(&settings, outputs, SR, &SphereHead::default());
+                let f = &made.filters;
+                let planars = [&f.base, &f.width_delta, &f.sides[0], &f.sides[1]];
+                found += planars
+                    .iter()
+                    .flat_map(|p| p.re.iter().chain(&p.im))
+                    .chain(&f.ear_responses)
+                    .chain(&f.centre_share)
+                    .filter(|v| v.is_subnormal())
+                    .count();
+            }
+        }
+    }
+    assert_eq!(found, 0, "{found} subnormal coefficients");
+}
+
+#[test]
 fn subnormal_input_is_silence() {
     let settings = Settings::default();
     let tiny: Vec<f32> = (0..10_000)

@@ -171,6 +171,24 @@ pub struct FilterSet {
 }
 
 impl FilterSet {
+    /// Replaces every subnormal coefficient (below 1.2e-38, 700 dB under any that matters)
+    /// by zero, so that the engine never reads a subnormal operand (see `dsp::denormals`).
+    pub fn flush_subnormals(&mut self) {
+        let flush = |v: &mut f32| {
+            if v.is_subnormal() {
+                *v = 0.0;
+            }
+        };
+        for p in [&mut self.base, &mut self.width_delta] {
+            p.re.iter_mut().chain(p.im.iter_mut()).for_each(flush);
+        }
+        for p in &mut self.sides {
+            p.re.iter_mut().chain(p.im.iter_mut()).for_each(flush);
+        }
+        self.ear_responses.iter_mut().for_each(flush);
+        self.centre_share.iter_mut().for_each(flush);
+    }
+
     /// Whether every coefficient is a finite number: one NaN in a set would reach every
     /// output, so neither the designer nor the engine lets such a set play.
     pub fn is_finite(&self) -> bool {

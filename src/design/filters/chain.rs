@@ -215,7 +215,8 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
     {
         window.apply(element);
     }
-    let filters = filter_set(input, layout, &freqs, &ears, &spectra);
+    let mut filters = filter_set(input, layout, &freqs, &ears, &spectra);
+    filters.flush_subnormals();
     Design {
         filters,
         freqs,
