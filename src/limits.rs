@@ -52,3 +52,7 @@ pub const MAX_SOFA_VARIABLE_VALUES: u64 = 3 * MAX_SOFA_MEASUREMENTS;
 /// Most bytes a SOFA file may declare a chunk of its responses to decode to: the reader
 /// decodes whole chunks, so a chunk is what one read can cost.
 pub const MAX_SOFA_CHUNK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Most bytes the SOFA reader may decode to read the responses it keeps (each chunk counted
+/// every time a read decodes it): a dense full-sphere set decodes to tens of MB.
+pub const MAX_SOFA_DECODE_BYTES: u64 = 256 * 1024 * 1024;

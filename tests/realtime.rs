@@ -345,7 +345,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
         move || {
             let generation = source_generation.load(Ordering::Acquire);
             assert_ne!(
-                generation, 4,
+                generation, 6,
                 "a source that panics: the designer thread dies"
             );
             DesignJob {
@@ -368,15 +368,18 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     .expect("the designer thread starts");
     let mut processor = Processor::new(engine, audio, 512, SR);
     let limit = Duration::from_secs(60);
-    let cases: [(u64, Arc<dyn Plant>, Waited); 4] = [
-        (1, Arc::new(FaultyHead::NotANumber), Waited::Refused),
-        (2, Arc::new(FaultyHead::Panics), Waited::Refused),
-        (3, sphere, Waited::Playing),
-        (4, Arc::new(SphereHead::default()), Waited::DesignerGone),
+    // (generation set, generation waited for, head, outcome): a wait for 4 while the
+    // parameters have moved on to 5 ends when 5 plays (the designer skips 4).
+    let cases: [(u64, u64, Arc<dyn Plant>, Waited); 5] = [
+        (1, 1, Arc::new(FaultyHead::NotANumber), Waited::Refused),
+        (2, 2, Arc::new(FaultyHead::Panics), Waited::Refused),
+        (3, 3, sphere, Waited::Playing),
+        (5, 4, Arc::new(SphereHead::default()), Waited::Playing),
+        (6, 6, Arc::new(SphereHead::default()), Waited::DesignerGone),
     ];
-    for (g, plant, expected) in cases {
+    for (set, g, plant, expected) in cases {
         *head.lock().unwrap() = plant.clone();
-        generation.store(g, Ordering::Release);
+        generation.store(set, Ordering::Release);
         let start = Instant::now();
         let waited = worker.wait_for(&mut processor, g, limit);
         println!("{plant:?}: {waited:?} after {:?}", start.elapsed());
@@ -391,7 +394,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     );
     assert_eq!(
         processor.engine().newest_generation(),
-        3,
+        5,
         "the last good design plays"
     );
 }

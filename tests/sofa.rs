@@ -360,3 +360,29 @@ fn bad_files_are_refused_with_their_reason() {
     println!("rear.sofa on studio monitors: {why}");
     assert!(why.contains("driver 1") && why.contains("covers"), "{why}");
 }
+
+#[test]
+fn a_set_reads_the_same_whatever_its_chunks() {
+    // Row by row for one chunk per measurement; the whole dataset at once when every row
+    // would decode one large chunk again.
+    let dir = tempfile::tempdir().unwrap();
+    let set = sofa::measurements(Head::Sphere, 15.0);
+    let m = set.len() as u64;
+    let taps = SOFA_TAPS as u64;
+    let read_with = |name: &str, chunks: Option<[u64; 3]>| {
+        let path = dir.path().join(name);
+        let extras = Extras {
+            ir_chunks: chunks,
+            ..Extras::default()
+        };
+        sofa::write(&path, "chunked", &set, &extras);
+        read(&path).expect("a valid set")
+    };
+    let by_rows = read_with("rows.sofa", Some([1, 2, taps]));
+    let whole = read_with("whole.sofa", Some([m, 2, taps]));
+    let by_ear = read_with("ears.sofa", Some([1, 1, taps]));
+    let odd = read_with("odd.sofa", Some([5, 1, 100]));
+    assert_eq!(by_rows, whole);
+    assert_eq!(by_rows, by_ear);
+    assert_eq!(by_rows, odd);
+}

@@ -48,7 +48,10 @@ pub fn write_atomically(
     let name = path
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let prefix = format!(".{name}.");
+    // The temporary name adds a dot, six random characters and ".partial": shorten the
+    // target's part so that a target name the file system takes gives one it takes too.
+    let short: String = name.chars().take(64).collect();
+    let prefix = format!(".{short}.");
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".partial");
     #[cfg(unix)]
@@ -60,6 +63,11 @@ pub fn write_atomically(
     write(temporary.as_file_mut())?;
     temporary.as_file().sync_all().map_err(io)?;
     temporary.persist(path).map_err(|e| io(e.error))?;
+    // The rename is on disk once the directory is (where the system lets a directory be
+    // opened and synced; elsewhere the rename is as durable as the system makes it).
+    if let Ok(directory) = File::open(dir) {
+        let _ = directory.sync_all();
+    }
     Ok(())
 }
 

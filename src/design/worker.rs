@@ -40,7 +40,8 @@ struct Done {
 /// A running designer thread; stopping it (drop) joins it.
 pub struct DesignWorker {
     stop: Arc<AtomicBool>,
-    /// The newest generation the designer answered without filters (see [`Waited::Refused`]).
+    /// One more than the newest generation the designer answered without filters, 0 if
+    /// none (see [`Waited::Refused`]).
     refused: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
@@ -48,10 +49,11 @@ pub struct DesignWorker {
 /// How an offline wait for a design ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Waited {
-    /// The engine holds the design for the generation waited for.
+    /// The engine holds the design for the generation waited for, or a later one.
     Playing,
-    /// The designer answered that generation without filters (the reason went to its error
-    /// callback); the last good filters go on playing, and waiting longer would not help.
+    /// The designer answered that generation (or a later one) without filters (the reason
+    /// went to its error callback); the last good filters go on playing, and waiting longer
+    /// would not help.
     Refused,
     /// The designer thread has stopped: nothing more will come.
     DesignerGone,
@@ -95,7 +97,7 @@ impl DesignWorker {
     ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_flag = stop.clone();
-        let refused = Arc::new(AtomicU64::new(u64::MAX));
+        let refused = Arc::new(AtomicU64::new(0));
         let refused_by_thread = refused.clone();
         let thread = std::thread::Builder::new()
             .name("soundstage-designer".into())
@@ -130,7 +132,8 @@ impl DesignWorker {
                                 };
                             }
                             Err(why) => {
-                                refused_by_thread.store(job.generation, Ordering::Release);
+                                let after = job.generation.saturating_add(1);
+                                refused_by_thread.fetch_max(after, Ordering::Release);
                                 on_error(&why);
                             }
                         }
@@ -157,10 +160,12 @@ impl DesignWorker {
         let start = Instant::now();
         loop {
             processor.poll();
-            if processor.engine().newest_generation() == generation {
+            // Generations only grow, and the designer answers the newest: a later one
+            // answers this one too.
+            if processor.engine().newest_generation() >= generation {
                 return Waited::Playing;
             }
-            if self.refused.load(Ordering::Acquire) == generation {
+            if self.refused.load(Ordering::Acquire) > generation {
                 return Waited::Refused;
             }
             if self.thread.as_ref().is_none_or(JoinHandle::is_finished) {

@@ -62,8 +62,14 @@ pub fn migrate_state(state: &mut PluginState) {
         version,
         ..KeptState::default()
     };
+    let newer = version > STATE_VERSION;
     let params = std::mem::take(&mut state.params);
     for (id, value) in params {
+        // A newer version may have widened a range or added a mode: keep what it saved, so
+        // that saving the session here does not lose it.
+        if newer && (float_spec(&id).is_some() || id == MODE_ID) {
+            kept.params.insert(id.clone(), value.clone());
+        }
         match checked_value(&id, value) {
             Checked::Known(Some(value)) => {
                 state.params.insert(id, value);
@@ -88,8 +94,15 @@ pub fn migrate_state(state: &mut PluginState) {
     if let Some(size) = state.fields.get_mut(EDITOR_SIZE_KEY) {
         *size = checked_editor_size(size);
     }
-    if version > STATE_VERSION || !kept.params.is_empty() || !kept.fields.is_empty() {
+    if newer || !kept.params.is_empty() || !kept.fields.is_empty() {
         keep(state, kept);
+    } else {
+        // The framework loads only the fields a state has: without this, what an earlier
+        // state of this instance kept would be saved with this one.
+        state
+            .fields
+            .entry(KEPT_KEY.to_string())
+            .or_insert_with(|| "null".to_string());
     }
     state
         .fields
@@ -270,13 +283,36 @@ mod tests {
     }
 
     #[test]
-    fn a_state_of_this_version_keeps_nothing_aside() {
+    fn a_newer_state_keeps_its_own_values_of_known_parameters() {
+        let mut s = state(
+            &[
+                ("gain", ParamValue::F32(20.0)),
+                ("mode", ParamValue::String("surround".into())),
+            ],
+            &[(STATE_VERSION_KEY, "2")],
+        );
+        migrate_state(&mut s);
+        assert!(matches!(s.params.get("gain"), Some(ParamValue::F32(v)) if *v == 12.0));
+        let kept: KeptState = serde_json::from_str(&s.fields[KEPT_KEY]).unwrap();
+        assert!(matches!(kept.params.get("gain"), Some(ParamValue::F32(v)) if *v == 20.0));
+        assert!(matches!(kept.params.get("mode"), Some(ParamValue::String(m)) if m == "surround"));
+    }
+
+    #[test]
+    fn a_state_of_this_version_keeps_nothing_aside_and_clears_what_was_kept() {
         let mut s = state(
             &[("width", ParamValue::F32(40.0))],
             &[(STATE_VERSION_KEY, "1")],
         );
         migrate_state(&mut s);
-        assert!(!s.fields.contains_key(KEPT_KEY));
+        assert_eq!(s.fields[KEPT_KEY], "null");
+        let earlier = r#"{"version":3,"params":{},"fields":{"x":"1"}}"#;
+        let mut s = state(&[], &[(STATE_VERSION_KEY, "1"), (KEPT_KEY, earlier)]);
+        migrate_state(&mut s);
+        assert_eq!(
+            s.fields[KEPT_KEY], earlier,
+            "a state's own kept entries stay"
+        );
     }
 
     #[test]

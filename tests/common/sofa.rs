@@ -131,6 +131,8 @@ pub struct Extras<'a> {
     pub sample_rate: f64,
     /// Whether Data.IR is written at all.
     pub with_ir: bool,
+    /// Data.IR's chunk shape (the library's choice when `None`).
+    pub ir_chunks: Option<[u64; 3]>,
 }
 
 impl Default for Extras<'_> {
@@ -139,6 +141,7 @@ impl Default for Extras<'_> {
             convention: "SimpleFreeFieldHRIR",
             sample_rate: SOFA_RATE,
             with_ir: true,
+            ir_chunks: None,
         }
     }
 }
@@ -206,10 +209,12 @@ pub fn write(path: &Path, title: &str, set: &[Written], extras: &Extras) {
         .set_attr("Type", s("cartesian"))
         .set_attr("Units", s("metre"));
     if extras.with_ir {
-        b.create_dataset("Data.IR")
-            .with_f64_data(&irs)
-            .with_shape(&[m, 2, n])
-            .with_deflate(4);
+        let ir = b.create_dataset("Data.IR");
+        ir.with_f64_data(&irs).with_shape(&[m, 2, n]);
+        if let Some(chunks) = extras.ir_chunks {
+            ir.with_chunks(&chunks);
+        }
+        ir.with_deflate(4);
     }
     b.create_dataset("Data.SamplingRate")
         .with_f64_data(&[extras.sample_rate])

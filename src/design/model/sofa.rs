@@ -6,9 +6,9 @@
 //! tell the user in one line, and nothing half-read is ever used.
 
 use crate::limits::{
-    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_CHUNK_BYTES, MAX_SOFA_FILE_BYTES,
-    MAX_SOFA_MEASUREMENTS, MAX_SOFA_TAPS, MAX_SOFA_VARIABLE_VALUES, MEASUREMENT_RADII_M,
-    SAMPLE_RATES_HZ,
+    MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_CHUNK_BYTES, MAX_SOFA_DECODE_BYTES,
+    MAX_SOFA_FILE_BYTES, MAX_SOFA_MEASUREMENTS, MAX_SOFA_TAPS, MAX_SOFA_VARIABLE_VALUES,
+    MEASUREMENT_RADII_M, SAMPLE_RATES_HZ,
 };
 use hdf5_pure::{AttrValue, Dataset, File};
 use std::collections::HashMap;
@@ -138,13 +138,37 @@ fn corrupt(e: hdf5_pure::Error) -> SofaError {
     }
 }
 
-/// A dataset, or why not.
+/// A dataset, or why not: also refused, before anything is read, when its elements are not
+/// numbers of at most 8 bytes or a chunk of it decodes to more than [`MAX_SOFA_CHUNK_BYTES`]
+/// (the reader decodes whole chunks, so a chunk is what one read can cost).
 fn dataset(file: &File, name: &'static str) -> Result<Dataset, SofaError> {
-    file.dataset(name).map_err(|e| match e {
+    let ds = file.dataset(name).map_err(|e| match e {
         hdf5_pure::Error::Format(hdf5_pure::FormatError::PathNotFound(_))
         | hdf5_pure::Error::NotADataset(_) => SofaError::Missing(name),
         other => corrupt(other),
-    })
+    })?;
+    let element = ds.element_size().map_err(corrupt)?;
+    if !(1..=8).contains(&element) {
+        return Err(SofaError::Declared {
+            what: name,
+            found: format!("elements of {element} bytes"),
+            limit: "numbers of 1 to 8 bytes".into(),
+        });
+    }
+    if let Some(chunk) = ds.chunk_shape().map_err(corrupt)? {
+        let bytes = chunk
+            .iter()
+            .try_fold(element, |b, d| b.checked_mul(*d))
+            .filter(|b| *b <= MAX_SOFA_CHUNK_BYTES);
+        if bytes.is_none() {
+            return Err(SofaError::Declared {
+                what: name,
+                found: format!("chunks of {chunk:?} values"),
+                limit: format!("chunks of {MAX_SOFA_CHUNK_BYTES} bytes"),
+            });
+        }
+    }
+    Ok(ds)
 }
 
 /// The number of values `shape` declares, if it is at most `limit`.
@@ -180,8 +204,7 @@ fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), Sof
 }
 
 /// Data.IR's shape (M measurements, 2 ears, N taps), checked against the limits before any
-/// response is read: [`MAX_SOFA_MEASUREMENTS`], [`MAX_SOFA_TAPS`], and, for a chunked
-/// dataset, [`MAX_SOFA_CHUNK_BYTES`] per chunk.
+/// response is read: [`MAX_SOFA_MEASUREMENTS`] and [`MAX_SOFA_TAPS`].
 fn response_shape(ir: &Dataset) -> Result<[usize; 3], SofaError> {
     let shape = ir.shape().map_err(corrupt)?;
     let [m, r, n] = match shape.as_slice() {
@@ -211,26 +234,76 @@ fn response_shape(ir: &Dataset) -> Result<[usize; 3], SofaError> {
             format!("{MAX_SOFA_TAPS} taps"),
         ));
     }
-    if let Some(chunk) = ir.chunk_shape().map_err(corrupt)? {
-        let element = ir.element_size().map_err(corrupt)?;
-        let bytes = chunk
-            .iter()
-            .try_fold(element, |b, d| b.checked_mul(*d))
-            .filter(|b| *b <= MAX_SOFA_CHUNK_BYTES);
-        if bytes.is_none() {
-            return Err(declared(
-                format!("chunks of {chunk:?} values"),
-                format!("chunks of {MAX_SOFA_CHUNK_BYTES} bytes"),
-            ));
-        }
-    }
     // Each bounded above, so these fit.
     Ok([m as usize, r as usize, n as usize])
 }
 
-/// The responses of measurement `i` ([ear][tap], 2 × `n` values), read alone.
-fn responses_of(ir: &Dataset, i: usize, n: usize) -> Result<Vec<f64>, SofaError> {
-    let values = ir.read_f64_rows(i as u64, 1).map_err(corrupt)?;
+/// How the kept responses are read: measurement by measurement, or, when that would decode
+/// the same chunks over and over, the whole dataset at once.
+enum ResponseRead {
+    /// One row per kept measurement.
+    Rows,
+    /// The whole dataset, `[measurement][ear][tap]`.
+    Whole(Vec<f64>),
+}
+
+/// Chooses how to read `rows` measurements of Data.IR (shape `m` × 2 × `n`) for the least
+/// decoding, refusing a file for which even that exceeds [`MAX_SOFA_DECODE_BYTES`].
+fn plan_response_read(
+    ir: &Dataset,
+    rows: usize,
+    m: usize,
+    n: usize,
+) -> Result<ResponseRead, SofaError> {
+    let element = ir.element_size().map_err(corrupt)?;
+    let row_bytes = 2 * n as u64 * element;
+    // What decoding one row costs: the chunks it crosses, whole.
+    let per_row = match ir.chunk_shape().map_err(corrupt)? {
+        Some(chunk) if chunk.len() == 3 && chunk.iter().all(|d| *d > 0) => {
+            let crossed = 2u64.div_ceil(chunk[1]) * (n as u64).div_ceil(chunk[2]);
+            chunk
+                .iter()
+                .fold(element, |b, d| b.saturating_mul(*d))
+                .saturating_mul(crossed)
+        }
+        _ => row_bytes,
+    };
+    let by_rows = per_row.saturating_mul(rows as u64);
+    let whole = row_bytes.saturating_mul(m as u64);
+    if by_rows.min(whole) > MAX_SOFA_DECODE_BYTES {
+        return Err(SofaError::Declared {
+            what: "Data.IR",
+            found: format!(
+                "a layout whose kept responses decode to {} bytes",
+                by_rows.min(whole)
+            ),
+            limit: format!("{MAX_SOFA_DECODE_BYTES} bytes"),
+        });
+    }
+    if by_rows <= whole {
+        return Ok(ResponseRead::Rows);
+    }
+    let values = ir.read_f64().map_err(corrupt)?;
+    if values.len() != 2 * m * n {
+        return Err(SofaError::Corrupt(format!(
+            "Data.IR holds {} values for shape [{m}, 2, {n}]",
+            values.len()
+        )));
+    }
+    Ok(ResponseRead::Whole(values))
+}
+
+/// The responses of measurement `i` ([ear][tap], 2 × `n` values).
+fn responses_of(
+    ir: &Dataset,
+    read: &ResponseRead,
+    i: usize,
+    n: usize,
+) -> Result<Vec<f64>, SofaError> {
+    let values = match read {
+        ResponseRead::Rows => ir.read_f64_rows(i as u64, 1).map_err(corrupt)?,
+        ResponseRead::Whole(all) => all[2 * n * i..2 * n * (i + 1)].to_vec(),
+    };
     if values.len() != 2 * n {
         return Err(SofaError::Corrupt(format!(
             "Data.IR holds {} values for measurement {i}, expected {}",
@@ -332,9 +405,14 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
     }
     // Only the kept measurements are read, one at a time, and only their first `keep` taps
     // are kept.
-    let mut measurements = Vec::with_capacity(horizontal.len());
-    for i in horizontal {
-        let values = responses_of(&ir, i, n)?;
+    // Read in the file's order (a chunk is then decoded once while its rows are read), each
+    // row cut to its first `keep` taps at once; then put in azimuth order.
+    let read = plan_response_read(&ir, horizontal.len(), m, n)?;
+    let mut in_file_order = horizontal.clone();
+    in_file_order.sort_unstable();
+    let mut measurements: Vec<(usize, Measurement)> = Vec::with_capacity(horizontal.len());
+    for i in in_file_order {
+        let values = responses_of(&ir, &read, i, n)?;
         let irs = ears.map(|ear| {
             let start = ear * n;
             let shift = delays[i][ear];
@@ -346,11 +424,16 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
             }
             out
         });
-        measurements.push(Measurement {
-            azimuth_deg: azimuth(i),
-            irs,
-        });
+        let azimuth_deg = azimuth(i);
+        measurements.push((i, Measurement { azimuth_deg, irs }));
     }
+    let rank: HashMap<usize, usize> = horizontal
+        .iter()
+        .enumerate()
+        .map(|(r, i)| (*i, r))
+        .collect();
+    measurements.sort_by_key(|(i, _)| rank[i]);
+    let measurements: Vec<Measurement> = measurements.into_iter().map(|(_, m)| m).collect();
     if measurements.is_empty() {
         return Err(SofaError::NoHorizontalPlane(m));
     }

@@ -91,15 +91,23 @@ impl EarConvolver {
         }
     }
 
-    /// Keeps the block clock while the preview is off; the input spectra go stale.
+    /// Keeps the block clock while the preview is off. The input spectra go stale, and so
+    /// do the cached sets: one may be freed meanwhile and a new one made at its address.
     pub fn skip(&mut self, n: usize) {
         self.phase = (self.phase + n) % self.block;
-        self.current_inputs = false;
+        self.forget();
     }
 
-    /// Forgets the feeds.
+    /// Forgets the feeds (and, as in [`Self::skip`], the cached sets).
     pub fn reset(&mut self) {
+        self.forget();
+    }
+
+    fn forget(&mut self) {
         self.current_inputs = false;
+        for set in &mut self.sets {
+            set.key = None;
+        }
     }
 
     /// Makes the caches match `current` and `previous` (`epoch` says when the slots last
