@@ -17,6 +17,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 STANDALONE = ROOT / "target" / "release" / "soundstage-standalone"
 ARTIFACTS = ROOT / "target" / "test-artifacts"
+# How long Xvfb may take to answer its first client.
+X_SERVER_WAIT_S = 30
 
 # The editor's palette (src/editor/theme.rs).
 ACCENT = (0x4F, 0xC3, 0xF7)  # achieved separation, knobs, drivers
@@ -56,7 +58,7 @@ def near(img: np.ndarray, colour, tolerance: int = 40) -> int:
 
 
 def test_standalone_editor_draws_controls_plots_and_geometry():
-    for tool in ["Xvfb", "import", "convert", "identify", "xwininfo"]:
+    for tool in ["Xvfb", "import", "convert", "identify", "xwininfo", "xdpyinfo"]:
         assert shutil.which(tool), f"{tool} is missing (the test command installs xvfb, imagemagick, x11-utils)"
     assert STANDALONE.is_file(), f"{STANDALONE} is missing: cargo build --release --features standalone"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -66,10 +68,16 @@ def test_standalone_editor_draws_controls_plots_and_geometry():
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app = None
     try:
-        for _ in range(100):
-            if pathlib.Path(f"/tmp/.X11-unix/X{display}").exists():
+        # The socket appears before the server answers: wait until it answers a client (a
+        # window opened earlier fails, and the standalone then runs without its editor).
+        deadline = time.monotonic() + X_SERVER_WAIT_S
+        while time.monotonic() < deadline:
+            answered = subprocess.run(["xdpyinfo"], env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL).returncode == 0
+            if answered:
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
+        assert answered, f"Xvfb :{display} did not answer within {X_SERVER_WAIT_S} s"
         log = open(ARTIFACTS / "standalone.log", "w")
         app = subprocess.Popen([str(STANDALONE), "--backend", "dummy", "--sample-rate", "48000",
                                 "--period-size", "512"], env=env, stdout=log, stderr=subprocess.STDOUT)
