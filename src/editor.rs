@@ -9,6 +9,7 @@ mod meters;
 mod plots;
 mod shared;
 mod theme;
+mod tracking;
 mod widgets;
 
 pub use shared::Shared;
@@ -17,6 +18,7 @@ use crate::design::config::presets::{self, Preset};
 use crate::design::filters::chain::DesignInput;
 use crate::design::model::head::{HeadChoice, PlantCache};
 use crate::params::{Float, ModeParam, SoundstageParams, Switch, MODE_HELP};
+use crate::tracking::listener::Tracker;
 use analysis::AnalysisCache;
 use egui::vec2;
 use nice_plug::context::gui::GuiContext;
@@ -67,6 +69,8 @@ pub struct SoundstageEditor {
     params: Arc<SoundstageParams>,
     state: Arc<EguiEditorState>,
     shared: Arc<Shared>,
+    /// The head tracker: its settings are the session's, its status is shown.
+    tracker: Arc<Tracker>,
     gui: Option<GuiContext>,
     size_sync: SizeSync,
     /// The heads the plots listen with (the one the filters are designed for).
@@ -89,6 +93,7 @@ pub fn create(
     state: Arc<EguiEditorState>,
     repaint: RepaintNotifier,
     shared: Arc<Shared>,
+    tracker: Arc<Tracker>,
 ) -> Option<EguiEditor<SoundstageEditor>> {
     let settings = EguiNiceSettings::new()
         .with_tile("Soundstage")
@@ -99,6 +104,7 @@ pub fn create(
         params,
         state: state.clone(),
         shared,
+        tracker,
         gui: None,
         size_sync: SizeSync::Pending,
         plants: PlantCache::default(),
@@ -174,6 +180,8 @@ impl SoundstageEditor {
                     controls(ui, &self.params, setter, left);
                     ui.add_space(8.0);
                     self.head_controls(ui);
+                    ui.add_space(8.0);
+                    tracking::tracker_controls(ui, &self.params, &self.tracker);
                 });
             });
             ui.allocate_ui(vec2(centre, body.y), |ui| {

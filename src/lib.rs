@@ -9,6 +9,7 @@ pub mod limits;
 #[cfg(feature = "cli")]
 pub mod offline;
 pub mod params;
+pub mod tracking;
 
 use design::filters::chain::DesignInput;
 use design::model::head::PlantCache;
@@ -22,6 +23,8 @@ use nice_plug_egui::{EguiEditor, EguiEditorState, RepaintNotifier};
 use params::SoundstageParams;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use tracking::listener::Tracker;
+use tracking::Tracked;
 
 /// Output layouts: stereo first (what every host gets), then a left-centre-right line and a
 /// four-driver line (CLAP hosts can select them; VST3 exposes stereo).
@@ -57,6 +60,9 @@ pub struct Soundstage {
     processor: Option<Processor>,
     /// Designs off the audio thread (present while active).
     worker: Option<DesignWorker>,
+    /// The head tracker: started by the first activation with tracking on (or by the editor),
+    /// listening until tracking is turned off or the instance is dropped.
+    tracker: Arc<Tracker>,
     /// Whether the host renders offline (bounce, freeze): then parameter changes wait for
     /// their design, so that every render of a session is identical.
     offline: bool,
@@ -65,8 +71,10 @@ pub struct Soundstage {
 impl Default for Soundstage {
     fn default() -> Self {
         let size = params::DEFAULT_EDITOR_SIZE;
+        let params = Arc::new(SoundstageParams::default());
+        let tracker = Arc::new(Tracker::new(params.design_events.sender()));
         Self {
-            params: Arc::new(SoundstageParams::default()),
+            params,
             editor_state: EguiEditorState::from_size(
                 nice_plug::editor::dpi::LogicalSize::new(size.0, size.1),
                 1.0,
@@ -75,6 +83,7 @@ impl Default for Soundstage {
             shared: Arc::new(editor::Shared::default()),
             processor: None,
             worker: None,
+            tracker,
             offline: false,
         }
     }
@@ -103,6 +112,7 @@ impl Plugin for Soundstage {
             self.editor_state.clone(),
             self.repaint.clone(),
             self.shared.clone(),
+            self.tracker.clone(),
         )
     }
 
@@ -158,13 +168,27 @@ impl Plugin for Soundstage {
         engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
         let (designer, audio) = handover::channel();
+        self.tracker.apply(self.params.tracking());
         let params = self.params.clone();
+        let tracker = self.tracker.clone();
+        let poses = tracker.poses();
+        let mut tracked: Option<Tracked> = None;
         let (shared, failed) = (self.shared.clone(), self.shared.clone());
         let (repaint, repaint_failed) = (self.repaint.clone(), self.repaint.clone());
         let worker = DesignWorker::spawn(
             move || {
                 let generation = params.design_generation.load(Ordering::Acquire);
-                let settings = params.settings();
+                let mut settings = params.settings();
+                // The newest pose, while the tracker runs; without it, the parameters'.
+                if let Some(newest) = poses.try_iter().last() {
+                    tracked = Some(newest);
+                }
+                if !tracker.is_on() {
+                    tracked = None;
+                }
+                if let Some(t) = &tracked {
+                    params::follow(&mut settings, t);
+                }
                 let (plant, stand_in) =
                     plants.serving(&params.head_choice(), &settings.geometry(outputs));
                 DesignJob {
@@ -178,6 +202,7 @@ impl Plugin for Soundstage {
                     stand_in,
                 }
             },
+            &self.params.design_events,
             designer,
             move |made| {
                 shared.publish(made);
@@ -221,6 +246,9 @@ impl Plugin for Soundstage {
     }
 
     fn deactivate(&mut self) {
+        // The tracker keeps listening (and following) while the host suspends the instance:
+        // hosts deactivate for a new rate or block size, and a listener restarted each time
+        // would glide in from the nominal listener again.
         self.worker = None;
         self.processor = None;
     }
@@ -249,6 +277,14 @@ impl Plugin for Soundstage {
             self.repaint.request_repaint();
         }
         ProcessStatus::Normal
+    }
+}
+
+impl Drop for Soundstage {
+    /// The tracker's thread ends with the instance, even if the host never deactivated it
+    /// (the editor may hold the tracker a little longer, but not its thread).
+    fn drop(&mut self) {
+        self.tracker.stop();
     }
 }
 

@@ -1,4 +1,5 @@
-//! The limits on everything that comes from outside (session state, SOFA files, audio files),
+//! The limits on everything that comes from outside (session state, SOFA files, audio files,
+//! head-tracker packets),
 //! in one place: the state loader, the SOFA reader and the command line check against these,
 //! before any arithmetic or allocation that the outside data sizes.
 
@@ -56,3 +57,18 @@ pub const MAX_SOFA_CHUNK_BYTES: u64 = 64 * 1024 * 1024;
 /// Most bytes the SOFA reader may decode to read the responses it keeps (each chunk counted
 /// every time a read decodes it): a dense full-sphere set decodes to tens of MB.
 pub const MAX_SOFA_DECODE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Longest head-tracker datagram read, bytes: an opentrack pose is 48 bytes and an OSC pose
+/// message under 64; anything longer is not a pose and is dropped unread.
+pub const MAX_TRACKER_DATAGRAM_BYTES: usize = 1024;
+
+/// Largest head-tracker position accepted, metres from the tracker's origin along any axis:
+/// beyond a room's size a reading is noise or another protocol, and is dropped.
+pub const MAX_TRACKED_POSITION_M: f64 = 20.0;
+
+/// Largest head-tracker angle accepted, degrees (trackers send ±180°, some unwrapped to a
+/// few turns): beyond this a reading is dropped.
+pub const MAX_TRACKED_ANGLE_DEG: f64 = 720.0;
+
+/// Ports a head tracker may be listened for on (the unprivileged ones).
+pub const TRACKER_PORTS: std::ops::RangeInclusive<u16> = 1024..=65535;

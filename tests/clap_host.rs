@@ -782,28 +782,38 @@ fn a_damaged_stored_head_falls_back_to_the_sphere_and_still_follows_parameters()
         depth: 1.0,
         ..Settings::default()
     };
+    let offline = sphere_render(&settings, &input);
+    let null = null_db(&heard, latency as usize, &offline, settled);
+    println!("damaged head: the sphere plays depth 100 % against the offline render {null:.1} dB");
+    assert!(null <= -100.0, "the change was not designed: {null:.1} dB");
+}
+
+/// What the engine makes of `input` offline with `settings` on the sphere, in 512-sample
+/// blocks.
+fn sphere_render(
+    settings: &soundstage::design::config::settings::Settings,
+    input: &[Vec<f32>; 2],
+) -> Vec<Vec<f32>> {
     let (mut engine, _) = soundstage::offline::render::engine_for(
-        &settings,
+        settings,
         2,
         48_000.0,
         &soundstage::design::model::plant::SphereHead::default(),
     );
-    let offline =
-        soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
-    let latency = latency as usize;
+    soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {})
+}
+
+/// How far `heard` (delayed by `latency`) is from `reference` from sample `from` on, dB of
+/// the error's power relative to the reference's.
+fn null_db(heard: &[Vec<f32>], latency: usize, reference: &[Vec<f32>], from: usize) -> f64 {
     let (mut err, mut power) = (0.0f64, 0.0f64);
     for c in 0..2 {
-        for (a, b) in heard[c][latency + settled..]
-            .iter()
-            .zip(&offline[c][settled..])
-        {
+        for (a, b) in heard[c][latency + from..].iter().zip(&reference[c][from..]) {
             err += ((a - b) as f64).powi(2);
             power += (*b as f64).powi(2);
         }
     }
-    let null = 10.0 * (err / power).log10();
-    println!("damaged head: the sphere plays depth 100 % against the offline render {null:.1} dB");
-    assert!(null <= -100.0, "the change was not designed: {null:.1} dB");
+    10.0 * (err / power).log10()
 }
 
 /// Loads the state document `state` (nice-plug's JSON, behind the length prefix its CLAP
@@ -818,4 +828,115 @@ fn load_state(session: &mut Session, state: &str) {
         .load(&session.instance.plugin_handle(), &mut Cursor::new(&blob))
         .expect("the state loads");
     pump_main_thread(&mut session.instance);
+}
+
+/// Head tracking in a running instance: with tracking on (a session setting), opentrack and
+/// OSC poses sent to the plugin's UDP port while it plays, among bad packets and a flood, end
+/// in the output of a render made with that pose set as parameters.
+#[test]
+fn tracker_poses_sent_over_udp_steer_the_design_like_the_same_pose_as_parameters() {
+    use soundstage::design::config::settings::Settings;
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let tracking = format!(r#"{{"enabled":true,"port":{port},"all_interfaces":false}}"#);
+    let state = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "params": {},
+        "fields": {"tracking": tracking, "state-version": "1"},
+    })
+    .to_string();
+    // The listener 6 cm to the right, 10 cm further away and turned 8° to the left: as
+    // opentrack says it (x to the user's left, z away from the camera, yaw to the right, cm)
+    // and as OSC does (SPARTA's frame: x forward, y left, metres; yaw to the left).
+    let opentrack: Vec<u8> = [-6.0f64, 0.0, 10.0, -8.0, 4.0, 2.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let osc = |addr: &str, args: [f32; 3]| {
+        rosc::encoder::encode(&rosc::OscPacket::Message(rosc::OscMessage {
+            addr: addr.into(),
+            args: args.into_iter().map(rosc::OscType::Float).collect(),
+        }))
+        .unwrap()
+    };
+    let bad: [Vec<u8>; 3] = [
+        opentrack[..47].to_vec(),
+        osc("/ypr", [f32::NAN, 0.0, 0.0]),
+        vec![0x2f; 900],
+    ];
+    let expected = Settings {
+        offset_m: 0.06,
+        distance_m: Settings::default().distance_m + 0.10,
+        yaw_deg: 8.0,
+        ..Settings::default()
+    };
+    for (protocol, packets) in [
+        ("opentrack", vec![opentrack.clone()]),
+        (
+            "OSC",
+            vec![
+                osc("/xyz", [-0.10, -0.06, 0.0]),
+                osc("/ypr", [8.0, 4.0, 2.0]),
+            ],
+        ),
+    ] {
+        let mut session = Session::new();
+        load_state(&mut session, &state);
+        let layout = session.select(2);
+        let seconds = 5;
+        let input = tone_on_a_floor(seconds * 48_000);
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![512],
+            events: vec![],
+            realtime: true,
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let heard = std::thread::scope(|s| {
+            s.spawn(|| {
+                let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for p in &packets {
+                        let _ = socket.send_to(p, ("127.0.0.1", port));
+                    }
+                    let _ = socket.send_to(&bad[n as usize % 3], ("127.0.0.1", port));
+                    // Half a second in, a flood of 20,000 bad datagrams.
+                    if n == 50 {
+                        for i in 0..20_000 {
+                            let _ = socket.send_to(&bad[i % 3], ("127.0.0.1", port));
+                        }
+                    }
+                    n += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            });
+            let heard = session.run(&layout, 48_000.0, &job);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            heard
+        });
+        let (latency, heard) = heard;
+        let offline = sphere_render(&expected, &input);
+        // The pose glides in over a second, settles, and is designed for once more where it
+        // settled a second later: compare the last second and a half.
+        let settled = (seconds * 48_000) - 72_000;
+        let null = null_db(&heard, latency as usize, &offline, settled);
+        let untracked = sphere_render(&Settings::default(), &input);
+        let moved = null_db(&untracked, 0, &offline, settled);
+        println!(
+            "{protocol}: the tracked output against the render at the same pose {null:.1} dB \
+             (the untracked design differs by {moved:.1} dB)"
+        );
+        assert!(
+            moved > -30.0,
+            "the pose hardly changes the design: {moved:.1} dB"
+        );
+        assert!(
+            null <= -60.0,
+            "{protocol}: the tracked output is {null:.1} dB from the render at its pose"
+        );
+    }
 }

@@ -65,7 +65,7 @@ fn an_instance_holds_a_bounded_heap_through_redesigns_and_returns_it() {
         params
             .depth
             .store((i % 10) as f64 / 10.0, Ordering::Relaxed);
-        params.generation.fetch_add(1, Ordering::Release);
+        params.changed();
         play(&mut processor, 8);
         std::thread::sleep(Duration::from_millis(2));
     }

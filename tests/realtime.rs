@@ -14,7 +14,7 @@ use soundstage::design::filters::chain::{design, DesignInput};
 use soundstage::design::model::geometry::Geometry;
 use soundstage::design::model::plant::SphereHead;
 use soundstage::design::model::plant::{EarResponses, Plant};
-use soundstage::design::worker::{DesignJob, DesignWorker, Waited};
+use soundstage::design::worker::{DesignEvents, DesignJob, DesignWorker, Waited};
 use soundstage::design::DesignError;
 use soundstage::dsp::contract::Controls;
 use soundstage::dsp::contract::FrameLayout;
@@ -62,7 +62,7 @@ fn ten_minutes_of_random_automation_allocate_nothing_on_the_audio_thread() {
             // design parameters through atomics and the generation counter.
             let mut redesign = |store: &dyn Fn()| {
                 store();
-                params.generation.fetch_add(1, Ordering::Release);
+                params.changed();
                 redesigns += 1;
             };
             match rng.random_range(0..40) {
@@ -337,6 +337,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     let engine = Engine::new(Box::new(first.filters), SR, settings.controls());
     let (designer, audio) = handover::channel();
     let generation = Arc::new(AtomicU64::new(0));
+    let events = DesignEvents::default();
     let head = Arc::new(Mutex::new(sphere.clone()));
     let errors = Arc::new(Mutex::new(Vec::new()));
     let (source_generation, source_head, heard) =
@@ -355,6 +356,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
                 stand_in: None,
             }
         },
+        &events,
         designer,
         |_| {},
         move |why| heard.lock().unwrap().push(why.clone()),
@@ -380,6 +382,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     for (set, g, plant, expected) in cases {
         *head.lock().unwrap() = plant.clone();
         generation.store(set, Ordering::Release);
+        events.notify();
         let start = Instant::now();
         let waited = worker.wait_for(&mut processor, g, limit);
         println!("{plant:?}: {waited:?} after {:?}", start.elapsed());

@@ -109,7 +109,7 @@ fn between_the_directions_of_a_five_degree_grid_the_sphere_stays_within_a_decibe
         let azimuth = (-87.5 + 5.0 * i as f64).rem_euclid(360.0);
         let a = azimuth.to_radians();
         let source = (-SOFA_RADIUS * a.sin(), -SOFA_RADIUS * a.cos());
-        let model = SphereHead::default().source_to_ears(source, (0.0, 0.0), &freqs);
+        let model = SphereHead::default().source_to_ears(source, (0.0, 0.0), 0.0, &freqs);
         for (ear, model) in model.iter().enumerate() {
             for (&f, m) in freqs.iter().zip(model) {
                 let got = head.measured(azimuth, ear, f).expect("covered");

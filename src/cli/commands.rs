@@ -10,9 +10,13 @@ use soundstage::design::evaluate::metrics::{self, standard_perturbations};
 use soundstage::design::filters::chain::{design, DesignInput};
 use soundstage::design::model::measured::{to_right, MeasuredHead};
 use soundstage::design::model::plant::{Plant, SphereHead};
-use soundstage::offline::render::{engine_for, stream};
+use soundstage::design::worker::design_checked;
+use soundstage::dsp::engine::Engine;
+use soundstage::offline::poses::PoseTrack;
+use soundstage::offline::render::{engine_for, stream, stream_following};
 use soundstage::offline::test_mix::TestMix;
 use soundstage::params::{BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
+use soundstage::tracking::{Pose, Tracked};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -51,27 +55,119 @@ fn process(
     (out, latency)
 }
 
+/// Most bytes a pose file may have (an hour at 120 poses a second is about 20 MB).
+const MAX_POSE_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads and parses a pose file.
+fn read_poses(path: &Path) -> Result<PoseTrack, CliError> {
+    let read = |source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::metadata(path).map_err(read)?.len();
+    if bytes > MAX_POSE_FILE_BYTES {
+        return Err(CliError::PosesTooLarge {
+            path: path.to_path_buf(),
+            bytes,
+            limit: MAX_POSE_FILE_BYTES,
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(read)?;
+    PoseTrack::parse(&text).map_err(|source| CliError::Poses {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Renders like [`process`] while the listener follows `track`: each new pose is designed
+/// for through the tracker's path (`params::follow`) and crossfaded to. Returns the output,
+/// the latency and how many designs were made.
+fn process_following(
+    settings: &Settings,
+    outputs: usize,
+    plant: &dyn Plant,
+    sample_rate: u32,
+    (left, right): (&[f32], &[f32]),
+    track: &PoseTrack,
+) -> Result<(Vec<Vec<f32>>, usize, usize), CliError> {
+    let sr = sample_rate as f64;
+    let at = |pose: Pose| {
+        let mut s = *settings;
+        let tracked = Tracked {
+            pose,
+            absolute: true,
+            weight: 1.0,
+        };
+        soundstage::params::follow(&mut s, &tracked);
+        s
+    };
+    let input = |settings| DesignInput {
+        settings,
+        outputs,
+        sample_rate: sr,
+    };
+    // The first pose must be designable: a head that cannot serve it is an error, as it is
+    // for a static render; later poses it cannot serve keep the last design.
+    let start = track.at(0.0);
+    let first = design_checked(&input(at(start)), plant)?;
+    let mut engine = Engine::new(Box::new(first.filters), sr, settings.controls());
+    engine.settle_controls();
+    let latency = engine.latency();
+    let (out, designs) = stream_following(
+        &mut engine,
+        (left, right),
+        (sr, start),
+        track,
+        |pose| {
+            design_checked(&input(at(pose)), plant)
+                .ok()
+                .map(|d| Box::new(d.filters))
+        },
+        |_| {},
+    );
+    Ok((out, latency, designs + 1))
+}
+
 /// `soundstage render`.
-pub fn render(input: &Path, output: &Path, args: &SettingsArgs) -> Result<(), CliError> {
+pub fn render(
+    input: &Path,
+    output: &Path,
+    poses: Option<&Path>,
+    args: &SettingsArgs,
+) -> Result<(), CliError> {
     if input == output || same_file(input, output) {
         return Err(CliError::SameFile {
             output: output.to_path_buf(),
         });
     }
     let (settings, outputs) = from_args(args)?;
+    let track = poses.map(read_poses).transpose()?;
     let plant = plant_from(args, &settings, outputs)?;
     let audio = read_stereo(input)?;
-    let (out, latency) = process(
-        &settings,
-        outputs,
-        plant.as_ref(),
-        audio.sample_rate,
-        &audio.left,
-        &audio.right,
-    );
+    let (out, latency, designs) = match &track {
+        Some(track) => process_following(
+            &settings,
+            outputs,
+            plant.as_ref(),
+            audio.sample_rate,
+            (&audio.left, &audio.right),
+            track,
+        )?,
+        None => {
+            let (out, latency) = process(
+                &settings,
+                outputs,
+                plant.as_ref(),
+                audio.sample_rate,
+                &audio.left,
+                &audio.right,
+            );
+            (out, latency, 1)
+        }
+    };
     write_float(output, audio.sample_rate, &out)?;
     eprintln!(
-        "{} -> {}: {} samples at {} Hz, {} outputs ({} mode{}, {}), latency of {} samples compensated",
+        "{} -> {}: {} samples at {} Hz, {} outputs ({} mode{}, {}), latency of {} samples compensated{}",
         input.display(),
         output.display(),
         audio.left.len(),
@@ -80,7 +176,12 @@ pub fn render(input: &Path, output: &Path, args: &SettingsArgs) -> Result<(), Cl
         settings.mode.id(),
         if settings.preview { ", headphone preview" } else { "" },
         plant.name(),
-        latency
+        latency,
+        if track.is_some() {
+            format!(", following the listener ({designs} poses designed)")
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }

@@ -107,6 +107,24 @@ pub enum CliError {
         /// What is wrong with it.
         source: soundstage::design::model::sofa::SofaError,
     },
+    /// A pose file that cannot be followed.
+    #[error("{path}: {source}")]
+    Poses {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        source: soundstage::offline::poses::PoseFileError,
+    },
+    /// A pose file larger than any trajectory.
+    #[error("{path} is {bytes} bytes; a pose file may hold at most {limit} bytes")]
+    PosesTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The head cannot serve the geometry asked for.
     #[error(transparent)]
     Design(#[from] soundstage::design::DesignError),

@@ -49,6 +49,11 @@ pub enum Command {
         input: PathBuf,
         /// Output (32-bit float WAV); never the input.
         output: PathBuf,
+        /// Follows a moving listener: a CSV file with the header time_s,x_m,y_m,yaw_deg (x to
+        /// the listener's right, y their distance from the drivers, yaw with the nose to
+        /// their left), interpolated linearly in time; it replaces offset, dist and yaw.
+        #[arg(long, value_name = "POSES.csv")]
+        poses: Option<PathBuf>,
         /// Settings.
         #[command(flatten)]
         settings: SettingsArgs,
@@ -97,8 +102,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Command::Render {
             input,
             output,
+            poses,
             settings,
-        } => commands::render(&input, &output, &settings),
+        } => commands::render(&input, &output, poses.as_deref(), &settings),
         Command::Demo { outdir } => commands::demo(&outdir),
         Command::Report { outdir, settings } => report::report(&outdir, &settings),
         Command::Params { json } => commands::params(json),

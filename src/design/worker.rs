@@ -1,21 +1,61 @@
-//! The designer thread: watches a generation counter that parameter changes bump (and the
-//! head the filters are designed for), designs off the audio thread, hands the new filters
-//! over lock-free and frees the ones the audio thread has retired. The audio thread only
-//! ever bumps an atomic; it never waits for this.
+//! The designer thread: sleeps until an event says something changed (a parameter, the head
+//! the filters are designed for, a tracker's pose: see [`DesignEvents`]), designs off the
+//! audio thread, hands the new filters over lock-free and frees the ones the audio thread has
+//! retired. The audio thread never waits for it: its side of a parameter change is an atomic
+//! increment and a non-blocking send.
 
 use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
 use crate::design::DesignError;
 use crate::dsp::handover::DesignerSide;
 use crate::dsp::processor::Processor;
+use crossbeam_channel::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How often the designer looks for work when nobody wakes it.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(2);
+/// How often the designer looks again while a set it made is on its way to the audio thread
+/// (or the one it replaced on its way back, to be freed).
+pub const HANDOVER_POLL: Duration = Duration::from_millis(2);
+
+/// How long after its last hand-over the designer keeps looking for retired sets to free
+/// before it sleeps until the next event (a crossfade takes tens of milliseconds).
+const HANDOVER_WINDOW: Duration = Duration::from_secs(1);
+
+/// How often the designer offers a set again to an audio thread that has not taken one for
+/// [`HANDOVER_WINDOW`] (a stopped transport).
+const STALLED_HANDOVER_POLL: Duration = Duration::from_millis(50);
+
+/// The designer's wake-up: whoever changes what the design depends on (a parameter callback,
+/// possibly on the audio thread; the editor; the tracker thread) notifies it, and the
+/// designer sleeps on it. One slot: a notification while one is pending costs a failed
+/// `try_send` and nothing else, never a wait or an allocation.
+#[derive(Clone, Debug)]
+pub struct DesignEvents {
+    sender: Sender<()>,
+    receiver: Receiver<()>,
+}
+
+impl Default for DesignEvents {
+    fn default() -> Self {
+        let (sender, receiver) = crossbeam_channel::bounded(1);
+        Self { sender, receiver }
+    }
+}
+
+impl DesignEvents {
+    /// Says that something the design depends on changed. Never blocks.
+    pub fn notify(&self) {
+        let _ = self.sender.try_send(());
+    }
+
+    /// A sender of notifications, for a thread that holds no `DesignEvents`.
+    pub fn sender(&self) -> Sender<()> {
+        self.sender.clone()
+    }
+}
 
 /// One thing to design: the parameter generation it answers, the settings and the head.
 #[derive(Clone)]
@@ -35,11 +75,13 @@ pub struct DesignJob {
 struct Done {
     generation: u64,
     plant: Arc<dyn Plant>,
+    input: DesignInput,
 }
 
 /// A running designer thread; stopping it (drop) joins it.
 pub struct DesignWorker {
-    stop: Arc<AtomicBool>,
+    /// Dropped to stop the thread (it sleeps on this too).
+    stop: Option<Sender<()>>,
     /// One more than the newest generation the designer answered without filters, 0 if
     /// none (see [`Waited::Refused`]).
     refused: Arc<AtomicU64>,
@@ -82,21 +124,23 @@ pub fn design_checked(input: &DesignInput, plant: &dyn Plant) -> Result<Design, 
 }
 
 impl DesignWorker {
-    /// Starts the thread. `source` says what to design now; work starts when the generation
-    /// or the head differs from `designed`. `on_design` sees every design before its filters
-    /// are sent (plots, diagnostics); `on_error` hears, once per change, why a design was not
-    /// made (the last good filters keep playing), and after each design made on a stand-in,
-    /// why. At most one new set waits for the audio thread: a newer design replaces one not
-    /// yet sent. Fails only if the system cannot start a thread.
+    /// Starts the thread. `source` says what to design now; the designer asks it whenever
+    /// `events` is notified, and designs when the generation, the head or the input differs
+    /// from the last design's (`designed` at first). `on_design` sees every design before
+    /// its filters are sent (plots, diagnostics); `on_error` hears, once per change, why a
+    /// design was not made (the last good filters keep playing), and after each design made
+    /// on a stand-in, why. At most one new set waits for the audio thread: a newer design
+    /// replaces one not yet sent. Fails only if the system cannot start a thread.
     pub fn spawn(
         mut source: impl FnMut() -> DesignJob + Send + 'static,
+        events: &DesignEvents,
         mut designer: DesignerSide,
         mut on_design: impl FnMut(&Design) + Send + 'static,
         mut on_error: impl FnMut(&DesignError) + Send + 'static,
         designed: DesignJob,
     ) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop_flag = stop.clone();
+        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
+        let woken = events.receiver.clone();
         let refused = Arc::new(AtomicU64::new(0));
         let refused_by_thread = refused.clone();
         let thread = std::thread::Builder::new()
@@ -105,16 +149,24 @@ impl DesignWorker {
                 let mut done = Done {
                     generation: designed.generation,
                     plant: designed.plant,
+                    input: designed.input,
                 };
                 let mut unsent = None;
-                while !stop_flag.load(Ordering::Acquire) {
-                    designer.collect_garbage();
+                let mut last_handover: Option<Instant> = None;
+                loop {
+                    if designer.collect_garbage() > 0 {
+                        last_handover = Some(Instant::now());
+                    }
                     if let Some(set) = unsent.take() {
                         unsent = designer.send(set).err();
+                        if unsent.is_none() {
+                            last_handover = Some(Instant::now());
+                        }
                     }
                     let job = source();
-                    let changed =
-                        job.generation != done.generation || !Arc::ptr_eq(&job.plant, &done.plant);
+                    let changed = job.generation != done.generation
+                        || !Arc::ptr_eq(&job.plant, &done.plant)
+                        || job.input != done.input;
                     if changed {
                         match design_checked(&job.input, job.plant.as_ref()) {
                             Ok(mut made) => {
@@ -130,6 +182,7 @@ impl DesignWorker {
                                     Some(_) => Some(set),
                                     None => designer.send(set).err(),
                                 };
+                                last_handover = Some(Instant::now());
                             }
                             Err(why) => {
                                 let after = job.generation.saturating_add(1);
@@ -140,13 +193,27 @@ impl DesignWorker {
                         done = Done {
                             generation: job.generation,
                             plant: job.plant,
+                            input: job.input,
                         };
                     }
-                    std::thread::park_timeout(POLL_INTERVAL);
+                    // Sleep until an event; while a hand-over is under way, look again soon,
+                    // and while a set waits for a host that does not call process(), now
+                    // and then.
+                    let recent = last_handover.is_some_and(|t| t.elapsed() < HANDOVER_WINDOW);
+                    let timeout = match (recent, unsent.is_some()) {
+                        (true, _) => crossbeam_channel::after(HANDOVER_POLL),
+                        (false, true) => crossbeam_channel::after(STALLED_HANDOVER_POLL),
+                        (false, false) => crossbeam_channel::never(),
+                    };
+                    crossbeam_channel::select! {
+                        recv(woken) -> _ => {}
+                        recv(stopped) -> _ => break,
+                        recv(timeout) -> _ => {}
+                    }
                 }
             })?;
         Ok(Self {
-            stop,
+            stop: Some(stop),
             refused,
             thread: Some(thread),
         })
@@ -181,9 +248,9 @@ impl DesignWorker {
 
 impl Drop for DesignWorker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
+        // Disconnecting the stop channel wakes the thread and ends its loop.
+        self.stop = None;
         if let Some(t) = self.thread.take() {
-            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -4,7 +4,11 @@
 use crate::design::config::settings::Settings;
 use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
+use crate::dsp::contract::FilterSet;
 use crate::dsp::engine::Engine;
+use crate::offline::poses::PoseTrack;
+use crate::tracking::follower::beyond_dead_band;
+use crate::tracking::Pose;
 
 /// A fresh engine running the design for `settings` with `outputs` outputs.
 pub fn engine_for(
@@ -38,6 +42,19 @@ pub fn stream(
     left: &[f32],
     right: &[f32],
     blocks: &[usize],
+    progress: impl FnMut(usize),
+) -> Vec<Vec<f32>> {
+    stream_with(engine, left, right, blocks, |_, _| {}, progress)
+}
+
+/// [`stream`], with `before_block` called with the engine and the input position before
+/// every block (to install new filters, as the plugin's designer does between callbacks).
+pub fn stream_with(
+    engine: &mut Engine,
+    left: &[f32],
+    right: &[f32],
+    blocks: &[usize],
+    mut before_block: impl FnMut(&mut Engine, usize),
     mut progress: impl FnMut(usize),
 ) -> Vec<Vec<f32>> {
     assert_eq!(
@@ -58,6 +75,7 @@ pub fn stream(
     let mut pos = 0;
     let mut which = 0;
     while pos < total {
+        before_block(engine, pos);
         let block = blocks[which % blocks.len()].min(total - pos);
         which += 1;
         let input: [&[f32]; 2] = if pos + block <= len {
@@ -98,3 +116,41 @@ pub fn render(
     let (mut engine, _) = engine_for(settings, outputs, sample_rate, plant);
     stream(&mut engine, left, right, &[512], |_| {})
 }
+
+/// Streams `left`/`right` through `engine` as [`stream`] does while the listener moves along
+/// `track`: before each block the pose at its start is looked up and, when it has moved
+/// beyond the tracker's dead band (or has stopped somewhere not yet designed for), `design`
+/// makes the filters for it, which the engine crossfades to exactly as it does for a live
+/// tracker. `playing` is the pose the engine's filters are for. Every design is waited for,
+/// so a render is the same every time. Returns the output and how many designs were made.
+pub fn stream_following(
+    engine: &mut Engine,
+    (left, right): (&[f32], &[f32]),
+    (sample_rate, playing): (f64, Pose),
+    track: &PoseTrack,
+    mut design: impl FnMut(Pose) -> Option<Box<FilterSet>>,
+    progress: impl FnMut(usize),
+) -> (Vec<Vec<f32>>, usize) {
+    let mut designed = playing;
+    let mut designs = 0;
+    let before = |engine: &mut Engine, pos: usize| {
+        while engine.take_retired().is_some() {}
+        let at = |p: usize| track.at(p as f64 / sample_rate);
+        let pose = at(pos);
+        let held = at(pos + FOLLOW_BLOCK) == pose;
+        if beyond_dead_band(pose, designed) || (held && designed != pose) {
+            if let Some(set) = design(pose) {
+                if engine.install(set).is_ok() {
+                    designs += 1;
+                }
+            }
+            designed = pose;
+        }
+    };
+    let out = stream_with(engine, left, right, &[FOLLOW_BLOCK], before, progress);
+    (out, designs)
+}
+
+/// Block size of a render that follows a trajectory: the pose is looked up 47 times a second
+/// at 48 kHz, as often as a fast tracker sends.
+pub const FOLLOW_BLOCK: usize = 1024;

@@ -12,6 +12,9 @@ pub use table::*;
 use crate::design::config::presets::DEFAULT_PRESET;
 use crate::design::config::settings::{Mode, Settings};
 use crate::design::model::head::HeadChoice;
+use crate::design::worker::DesignEvents;
+use crate::tracking::listener::TrackingSettings;
+use crate::tracking::{Pose, Tracked};
 use nice_plug::prelude::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -78,6 +81,8 @@ pub enum Float {
     VirtualAngle,
     /// `offset`.
     Offset,
+    /// `yaw`.
+    Yaw,
     /// `bassx`.
     BassCrossover,
     /// `boost`.
@@ -96,6 +101,7 @@ impl Float {
         Float::Distance,
         Float::VirtualAngle,
         Float::Offset,
+        Float::Yaw,
         Float::BassCrossover,
         Float::BoostLimit,
         Float::OutputGain,
@@ -188,32 +194,49 @@ pub struct SoundstageParams {
     /// The head the filters are designed for, with a measured head's data.
     #[persist = "head"]
     pub head: Arc<RwLock<HeadChoice>>,
+    /// Whether and where to listen for a head tracker (not automatable: a setting of the
+    /// session, like the head).
+    #[persist = "tracking"]
+    pub tracking: Arc<RwLock<TrackingSettings>>,
 
-    /// Bumped whenever a parameter that shapes the filters changes; the designer watches it.
+    /// Bumped whenever a parameter that shapes the filters changes; the designer reads it.
     pub design_generation: Arc<AtomicU64>,
+    /// Notified with every such change, so that the designer wakes for it.
+    pub design_events: DesignEvents,
 }
 
-fn float_param(spec: &'static FloatSpec, generation: &Arc<AtomicU64>) -> FloatParam {
+/// A parameter callback's side of a change that needs a design: a new generation, and a
+/// wake-up for the designer (both safe on the audio thread: an atomic and a try_send).
+#[derive(Clone)]
+struct Redesign {
+    generation: Arc<AtomicU64>,
+    events: DesignEvents,
+}
+
+impl Redesign {
+    fn ask(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        self.events.notify();
+    }
+}
+
+fn float_param(spec: &'static FloatSpec, redesign: &Redesign) -> FloatParam {
     let mut p = FloatParam::new(spec.name, spec.default, spec.range())
         .with_unit(spec.unit)
         .with_value_to_string(Arc::new(move |v| format!("{:.*}", spec.decimals, v)))
         .with_string_to_value(Arc::new(move |s| parse_number(s, spec.unit)));
     if spec.redesign {
-        let generation = generation.clone();
-        p = p.with_callback(Arc::new(move |_| {
-            generation.fetch_add(1, Ordering::Release);
-        }));
+        let redesign = redesign.clone();
+        p = p.with_callback(Arc::new(move |_| redesign.ask()));
     }
     p
 }
 
-fn bool_param(spec: &'static BoolSpec, generation: &Arc<AtomicU64>) -> BoolParam {
+fn bool_param(spec: &'static BoolSpec, redesign: &Redesign) -> BoolParam {
     let mut p = BoolParam::new(spec.name, spec.default);
     if spec.redesign {
-        let generation = generation.clone();
-        p = p.with_callback(Arc::new(move |_| {
-            generation.fetch_add(1, Ordering::Release);
-        }));
+        let redesign = redesign.clone();
+        p = p.with_callback(Arc::new(move |_| redesign.ask()));
     }
     p
 }
@@ -227,10 +250,13 @@ pub fn parse_number(text: &str, unit: &str) -> Option<f32> {
 
 impl Default for SoundstageParams {
     fn default() -> Self {
-        let generation = Arc::new(AtomicU64::new(0));
-        let mode_generation = generation.clone();
+        let redesign = Redesign {
+            generation: Arc::new(AtomicU64::new(0)),
+            events: DesignEvents::default(),
+        };
+        let mode_redesign = redesign.clone();
         let switch = |s: Switch| {
-            let p = bool_param(s.spec(), &generation);
+            let p = bool_param(s.spec(), &redesign);
             // The host's own bypass button drives this switch.
             if s == Switch::Bypass {
                 p.make_bypass()
@@ -239,10 +265,9 @@ impl Default for SoundstageParams {
             }
         };
         let host = HostParams {
-            floats: Float::ALL.map(|f| float_param(f.spec(), &generation)),
-            mode: EnumParam::new("Mode", ModeParam::Speakers).with_callback(Arc::new(move |_| {
-                mode_generation.fetch_add(1, Ordering::Release);
-            })),
+            floats: Float::ALL.map(|f| float_param(f.spec(), &redesign)),
+            mode: EnumParam::new("Mode", ModeParam::Speakers)
+                .with_callback(Arc::new(move |_| mode_redesign.ask())),
             switches: Switch::ALL.map(switch),
         };
         Self {
@@ -252,7 +277,9 @@ impl Default for SoundstageParams {
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
             kept_from_newer: Arc::new(RwLock::new(None)),
             head: Arc::new(RwLock::new(HeadChoice::default())),
-            design_generation: generation,
+            tracking: Arc::new(RwLock::new(TrackingSettings::default())),
+            design_generation: redesign.generation,
+            design_events: redesign.events,
         }
     }
 }
@@ -290,6 +317,20 @@ impl SoundstageParams {
     pub fn set_head_choice(&self, choice: HeadChoice) {
         *self.head.write().unwrap_or_else(|e| e.into_inner()) = choice;
         self.design_generation.fetch_add(1, Ordering::Release);
+        self.design_events.notify();
+    }
+
+    /// The tracker settings (checked: a state's out-of-range port reads as the default).
+    pub fn tracking(&self) -> TrackingSettings {
+        self.tracking
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .checked()
+    }
+
+    /// Changes the tracker settings (editor, CLI).
+    pub fn set_tracking(&self, settings: TrackingSettings) {
+        *self.tracking.write().unwrap_or_else(|e| e.into_inner()) = settings.checked();
     }
 
     /// The current values as settings (unsmoothed: smoothing happens in the engine).
@@ -304,6 +345,29 @@ impl SoundstageParams {
         s.mode = self.mode().value().into();
         s
     }
+}
+
+/// `settings` with the listener where `tracked` says, within the parameters' ranges (the
+/// nominal pose is the settings' offset, distance and yaw).
+pub fn follow(settings: &mut Settings, tracked: &Tracked) {
+    let nominal = Pose {
+        x_m: settings.offset_m,
+        y_m: settings.distance_m,
+        yaw_deg: settings.yaw_deg,
+    };
+    let pose = tracked.resolve(nominal);
+    // The parameter's range in the settings' units, by writing its ends into settings.
+    let within = |f: Float, v: f64, field: fn(&Settings) -> f64| {
+        let spec = f.spec();
+        let mut s = Settings::default();
+        (spec.apply)(&mut s, spec.min as f64);
+        let lo = field(&s);
+        (spec.apply)(&mut s, spec.max as f64);
+        v.clamp(lo, field(&s))
+    };
+    settings.offset_m = within(Float::Offset, pose.x_m, |s| s.offset_m);
+    settings.distance_m = within(Float::Distance, pose.y_m, |s| s.distance_m);
+    settings.yaw_deg = within(Float::Yaw, pose.yaw_deg, |s| s.yaw_deg);
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use super::{float_spec, BOOL_PARAMS, DEFAULT_EDITOR_SIZE, MODE_ID};
 use crate::limits;
+use crate::tracking::listener::TrackingSettings;
 use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -24,13 +25,17 @@ pub const EDITOR_SIZE_KEY: &str = "editor-size";
 /// Key of the entries kept from a newer version's state (see [`KeptState`]).
 pub const KEPT_KEY: &str = "kept-from-newer";
 
+/// Key of the persisted tracker settings.
+pub const TRACKING_KEY: &str = "tracking";
+
 /// The persisted fields this version reads.
-const KNOWN_FIELDS: [&str; 5] = [
+const KNOWN_FIELDS: [&str; 6] = [
     EDITOR_SIZE_KEY,
     "preset",
     STATE_VERSION_KEY,
     "head",
     KEPT_KEY,
+    TRACKING_KEY,
 ];
 
 /// What a state from a newer version held that this version does not know: saved with the
@@ -48,7 +53,7 @@ pub struct KeptState {
 /// Brings a saved state up to [`STATE_VERSION`] before the host loads it, and makes it safe
 /// to load: values of the wrong type or not finite are dropped (the parameter keeps its
 /// default), numbers outside their range are clamped to it, an enum index or id that does
-/// not exist is dropped, and the editor size is clamped. Version 1 is the first layout, so
+/// not exist is dropped, the editor size is clamped and the tracker settings checked. Version 1 is the first layout, so
 /// there is nothing to convert yet: later layouts add their conversion steps here, keyed on
 /// the version the state carries (a state without the field is version 1). A state from a
 /// newer version loads what this version knows and keeps the rest (see [`KeptState`]).
@@ -93,6 +98,17 @@ pub fn migrate_state(state: &mut PluginState) {
     }
     if let Some(size) = state.fields.get_mut(EDITOR_SIZE_KEY) {
         *size = checked_editor_size(size);
+    }
+    // A state without tracker settings (older, or damaged) loads with tracking off, not with
+    // whatever this instance had.
+    let tracking = state
+        .fields
+        .get(TRACKING_KEY)
+        .and_then(|t| serde_json::from_str::<TrackingSettings>(t).ok())
+        .unwrap_or_default()
+        .checked();
+    if let Ok(text) = serde_json::to_string(&tracking) {
+        state.fields.insert(TRACKING_KEY.to_string(), text);
     }
     if newer || !kept.params.is_empty() || !kept.fields.is_empty() {
         keep(state, kept);

@@ -93,7 +93,7 @@ pub const MODE_HELP: &str = "What the outputs feed: speakers (virtual speakers t
      binaural recordings on speakers)";
 
 /// The float parameters, in the order hosts list them.
-pub const FLOAT_PARAMS: [FloatSpec; 10] = [
+pub const FLOAT_PARAMS: [FloatSpec; 11] = [
     FloatSpec {
         id: "width",
         name: "Width",
@@ -191,6 +191,20 @@ pub const FLOAT_PARAMS: [FloatSpec; 10] = [
         help: "Where the listener sits sideways, positive to the right: the cancellation is aimed there",
         apply: |s, v| s.offset_m = v / 100.0,
         read: |s| s.offset_m * 100.0,
+        redesign: true,
+    },
+    FloatSpec {
+        id: "yaw",
+        name: "Listener yaw",
+        unit: "°",
+        min: -45.0,
+        max: 45.0,
+        default: 0.0,
+        decimals: 1,
+        scale: Scale::Linear,
+        help: "Where the listener's head is turned, positive to their left: the cancellation follows the ears",
+        apply: |s, v| s.yaw_deg = v,
+        read: |s| s.yaw_deg,
         redesign: true,
     },
     FloatSpec {

@@ -8,7 +8,7 @@ use soundstage::design::config::presets::{self, Preset};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::filters::chain::{design, Design, DesignInput};
 use soundstage::design::model::plant::{Plant, SphereHead};
-use soundstage::design::worker::{DesignJob, DesignWorker};
+use soundstage::design::worker::{DesignEvents, DesignJob, DesignWorker};
 use soundstage::dsp::engine::Engine;
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
@@ -56,6 +56,8 @@ pub struct HostParams {
     pub cancellation_db: AtomicF64,
     /// Index into [`Mode::ALL`].
     pub mode: AtomicU64,
+    /// Wakes the designer (the plugin's `design_events`).
+    pub events: DesignEvents,
 }
 
 impl HostParams {
@@ -66,6 +68,12 @@ impl HostParams {
         p.cancellation_db
             .store(settings.cancellation_db, Ordering::Relaxed);
         Arc::new(p)
+    }
+
+    /// Says that a parameter changed, as the plugin's parameter callbacks do.
+    pub fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+        self.events.notify();
     }
 
     /// `base` with the automated parameters applied.
@@ -110,6 +118,7 @@ pub fn activate(
             plant: source_plant.clone(),
             stand_in: None,
         },
+        &params.events,
         designer,
         |_| {},
         |why| panic!("the sphere covers every geometry, yet: {why}"),

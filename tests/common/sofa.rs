@@ -41,14 +41,14 @@ fn response(head: Head, azimuth: f64, radius: f64, ear: usize, freqs: &[f64]) ->
     let source = (-radius * a.sin(), -radius * a.cos());
     match head {
         Head::Sphere => {
-            SphereHead::default().source_to_ears(source, (0.0, 0.0), freqs)[ear].clone()
+            SphereHead::default().source_to_ears(source, (0.0, 0.0), 0.0, freqs)[ear].clone()
         }
         Head::Synthetic => {
             // The right ear sits on a slightly larger head: no mirror symmetry.
             let radius = if ear == 0 { 0.0875 } else { 0.0920 };
-            let base = SphereHead { radius_m: radius }.source_to_ears(source, (0.0, 0.0), freqs)
-                [ear]
-                .clone();
+            let base =
+                SphereHead { radius_m: radius }.source_to_ears(source, (0.0, 0.0), 0.0, freqs)[ear]
+                    .clone();
             // Angle of the source from this ear's side, 0 in front of the ear.
             let side = if ear == 0 { a } else { -a };
             let notch_hz = 7_500.0 + 1_500.0 * side.cos() + if ear == 0 { 0.0 } else { 600.0 };

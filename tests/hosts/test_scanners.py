@@ -15,7 +15,7 @@ ARDOUR_SCANNER = "/usr/lib/ardour7/ardour-vst3-scanner"
 ARDOUR_LUA = "/usr/bin/ardour7-lua"
 QTRACTOR_SCANNER = "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan"
 PARAMETER_NAMES = ["Width", "Depth", "Cancellation", "Mode", "Driver spacing", "Listening distance",
-                   "Virtual angle", "Listener offset", "Bass crossover", "Boost limit", "Output gain",
+                   "Virtual angle", "Listener offset", "Listener yaw", "Bass crossover", "Boost limit", "Output gain",
                    "Loudness match", "Bypass", "Headphone preview"]
 
 

@@ -28,7 +28,8 @@ def test_pedalboard_lists_sets_processes_and_reports_latency(vst3_path):
     assert plugin.name == "Soundstage"
     names = {p.name for p in plugin.parameters.values()}
     for wanted in ["Width", "Depth", "Cancellation", "Mode", "Driver spacing", "Listening distance",
-                   "Virtual angle", "Listener offset", "Bass crossover", "Output gain", "Bypass"]:
+                   "Virtual angle", "Listener offset", "Listener yaw", "Bass crossover", "Output gain",
+                   "Bypass"]:
         assert wanted in names, f"{wanted} not in {sorted(names)}"
     width = plugin.parameters["width"]
     assert width.units.strip() == "%"

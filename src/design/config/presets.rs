@@ -71,6 +71,8 @@ impl Preset {
             distance_m: self.listening_distance_m,
             virtual_angle_deg: self.virtual_angle_deg,
             offset_m: self.listener_offset_cm / 100.0,
+            // Every preset's listener faces the drivers.
+            yaw_deg: 0.0,
             bass_crossover_hz: self.bass_crossover_hz,
             ..*settings
         }

@@ -51,6 +51,8 @@ pub struct Settings {
     pub virtual_angle_deg: f64,
     /// Listener's lateral offset, metres, positive to the right.
     pub offset_m: f64,
+    /// Listener's head rotation, degrees, positive with the nose turned to their left.
+    pub yaw_deg: f64,
     /// Below this frequency the output is the input, Hz.
     pub bass_crossover_hz: f64,
     /// Gain applied to the processed signal, dB.
@@ -84,6 +86,7 @@ impl Settings {
             spacing_m: self.spacing_m,
             distance_m: self.distance_m,
             offset_m: self.offset_m,
+            yaw_deg: self.yaw_deg,
         }
     }
 }
@@ -101,6 +104,7 @@ impl Default for Settings {
             distance_m: 1.039,
             virtual_angle_deg: 60.0,
             offset_m: 0.0,
+            yaw_deg: 0.0,
             bass_crossover_hz: 120.0,
             output_gain_db: 0.0,
             loudness_compensation: true,

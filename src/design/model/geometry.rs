@@ -2,8 +2,10 @@
 //!
 //! Conventions (one set, used everywhere): drivers lie on the x axis, centred on the origin,
 //! facing +y; driver 0 is the listener's leftmost. The listener's head centre is at
-//! (`offset_m`, `distance_m`), facing the array; +x is the listener's right. Azimuths are
-//! measured at the head from the nose, positive to the listener's right.
+//! (`offset_m`, `distance_m`), facing the array; +x is the listener's right. The head may be
+//! turned by `yaw_deg`, positive to the listener's own left (counter-clockwise seen from
+//! above, the way head trackers count it). Azimuths are measured at the head from the nose,
+//! positive to the listener's right.
 
 use crate::design::SPEED_OF_SOUND;
 
@@ -24,6 +26,8 @@ pub struct Geometry {
     pub distance_m: f64,
     /// Lateral position of the head centre; positive is to the listener's right.
     pub offset_m: f64,
+    /// Head rotation in degrees, positive with the nose turned to the listener's left.
+    pub yaw_deg: f64,
 }
 
 impl Geometry {
@@ -50,10 +54,22 @@ impl Geometry {
         Self { drivers, ..*self }
     }
 
-    /// Azimuth (radians) at which the listener sees driver `n`.
+    /// Azimuth (radians) at which the listener sees driver `n`, from the nose as it points.
     pub fn driver_azimuth(&self, n: usize) -> f64 {
         let x = self.driver_x()[n];
-        (x - self.offset_m).atan2(self.distance_m)
+        (x - self.offset_m).atan2(self.distance_m) + self.yaw_deg.to_radians()
+    }
+
+    /// Where an ear points in the array's frame, as an azimuth from the array's facing axis
+    /// (radians, positive to the listener's right): the head's turn moves both ears with it.
+    /// `ear` is 0 (left) or 1.
+    pub fn ear_azimuth(&self, ear: usize) -> f64 {
+        let side = if ear == 0 {
+            -EAR_AZIMUTH_DEG
+        } else {
+            EAR_AZIMUTH_DEG
+        };
+        (side - self.yaw_deg).to_radians()
     }
 
     /// The reference path every design is normalised to: from the array centre to the head
@@ -98,9 +114,33 @@ mod tests {
             spacing_m: 0.08,
             distance_m: 2.0,
             offset_m: 0.0,
+            yaw_deg: 0.0,
         };
         assert_eq!(g.driver_x(), vec![-0.08, 0.0, 0.08]);
         assert!(g.driver_azimuth(0) < 0.0 && g.driver_azimuth(2) > 0.0);
+    }
+
+    #[test]
+    fn a_head_turned_left_sees_the_drivers_further_right_and_turns_its_ears() {
+        let ahead = Geometry {
+            drivers: 2,
+            spacing_m: 0.2,
+            distance_m: 1.0,
+            offset_m: 0.0,
+            yaw_deg: 0.0,
+        };
+        let turned = Geometry {
+            yaw_deg: 20.0,
+            ..ahead
+        };
+        for n in 0..2 {
+            let moved = (turned.driver_azimuth(n) - ahead.driver_azimuth(n)).to_degrees();
+            assert!((moved - 20.0).abs() < 1e-9, "driver {n}: {moved}");
+        }
+        for ear in 0..2 {
+            let moved = (turned.ear_azimuth(ear) - ahead.ear_azimuth(ear)).to_degrees();
+            assert!((moved + 20.0).abs() < 1e-9, "ear {ear}: {moved}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! radius, including the parallax that makes close sources louder at the near ear. Above 95 % of the set's Nyquist frequency it fades to nothing, so a
 //! session at a higher rate than the set hears it band-limited rather than aliased.
 
-use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M};
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::model::sofa::{HrirSet, Measurement};
 use crate::design::DesignError;
@@ -253,13 +253,9 @@ impl MeasuredHead {
     fn sight_line(&self, geometry: &Geometry, driver: usize, ear: usize) -> (f64, f64, f64) {
         let source = (geometry.driver_x()[driver], 0.0);
         let head = geometry.head_centre();
-        // The listener faces −y; +x is their right; ears at ±100° from the nose.
-        let side = if ear == 0 {
-            -EAR_AZIMUTH_DEG
-        } else {
-            EAR_AZIMUTH_DEG
-        }
-        .to_radians();
+        // The listener faces −y, turned by the pose's yaw; +x is their right; ears at ±100°
+        // from the nose.
+        let side = geometry.ear_azimuth(ear);
         let ear_at = (
             head.0 + DEFAULT_HEAD_RADIUS_M * side.sin(),
             head.1 - DEFAULT_HEAD_RADIUS_M * side.cos(),
@@ -276,7 +272,8 @@ impl MeasuredHead {
                 .max(0.0)
                 .sqrt();
         let m = (q.0 + along * u.0, q.1 + along * u.1);
-        let right = m.0.atan2(-m.1).to_degrees();
+        // The measurement's direction from the nose as it points: the turn adds to it.
+        let right = m.0.atan2(-m.1).to_degrees() + geometry.yaw_deg;
         ((-right).rem_euclid(360.0), along, distance)
     }
 

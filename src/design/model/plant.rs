@@ -4,7 +4,7 @@
 //! stand in for it without any other block knowing.
 
 use crate::design::filters::linalg::CMatrix;
-use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M};
 use crate::design::DesignError;
 use crate::design::{C64, SPEED_OF_SOUND};
 use std::f64::consts::PI;
@@ -156,14 +156,11 @@ impl SphereHead {
         C64::new(1.0, alpha * x) / C64::new(1.0, x)
     }
 
-    /// Path length and incidence angle from a point source to one ear. `ear` is 0 (left) or 1.
-    pub fn path(&self, source: (f64, f64), head: (f64, f64), ear: usize) -> (f64, f64) {
-        let azimuth = if ear == 0 {
-            -EAR_AZIMUTH_DEG
-        } else {
-            EAR_AZIMUTH_DEG
-        }
-        .to_radians();
+    /// Path length and incidence angle from a point source to one ear.
+    /// `ear_azimuth` is where the ear points (radians from the array's facing axis, positive to
+    /// the listener's right: [`Geometry::ear_azimuth`]).
+    pub fn path(&self, source: (f64, f64), head: (f64, f64), ear_azimuth: f64) -> (f64, f64) {
+        let azimuth = ear_azimuth;
         let ear_dir = (azimuth.sin(), -azimuth.cos());
         let v = (source.0 - head.0, source.1 - head.1);
         let dist = v.0.hypot(v.1);
@@ -180,15 +177,24 @@ impl SphereHead {
         (length, psi)
     }
 
-    /// Transfer function from a point source to each ear at `freqs`.
+    /// Transfer function from a point source to each ear at `freqs`, for a head at `head`
+    /// turned by `yaw_deg` (see [`Geometry::yaw_deg`]).
     pub fn source_to_ears(
         &self,
         source: (f64, f64),
         head: (f64, f64),
+        yaw_deg: f64,
         freqs: &[f64],
     ) -> [Vec<C64>; 2] {
+        let pose = Geometry {
+            drivers: 1,
+            spacing_m: 0.0,
+            distance_m: head.1,
+            offset_m: head.0,
+            yaw_deg,
+        };
         std::array::from_fn(|ear| {
-            let (length, psi) = self.path(source, head, ear);
+            let (length, psi) = self.path(source, head, pose.ear_azimuth(ear));
             freqs
                 .iter()
                 .map(|&f| {
@@ -207,7 +213,7 @@ impl Plant for SphereHead {
         let head = geometry.head_centre();
         let mut data = vec![C64::new(0.0, 0.0); freqs.len() * 2 * n];
         for (driver, x) in geometry.driver_x().into_iter().enumerate() {
-            let ears = self.source_to_ears((x, 0.0), head, freqs);
+            let ears = self.source_to_ears((x, 0.0), head, geometry.yaw_deg, freqs);
             for (ear, response) in ears.iter().enumerate() {
                 for (k, v) in response.iter().enumerate() {
                     data[(k * 2 + ear) * n + driver] = *v;
@@ -248,8 +254,15 @@ mod tests {
         let head = SphereHead::default();
         let az = 40f64.to_radians();
         let src = (1000.0 * az.sin(), -1000.0 * az.cos());
-        let (l, _) = head.path(src, (0.0, 0.0), 0);
-        let (r, _) = head.path(src, (0.0, 0.0), 1);
+        let ahead = Geometry {
+            drivers: 1,
+            spacing_m: 0.0,
+            distance_m: 0.0,
+            offset_m: 0.0,
+            yaw_deg: 0.0,
+        };
+        let (l, _) = head.path(src, (0.0, 0.0), ahead.ear_azimuth(0));
+        let (r, _) = head.path(src, (0.0, 0.0), ahead.ear_azimuth(1));
         assert!(l > r, "the right ear is nearer a source on the right");
         // Ears at ±100° add a fixed angular offset; check the order of magnitude only.
         let itd = (l - r) / SPEED_OF_SOUND;
@@ -263,6 +276,7 @@ mod tests {
             spacing_m: 0.3,
             distance_m: 0.5,
             offset_m: 0.0,
+            yaw_deg: 0.0,
         };
         let r = SphereHead::default().ear_responses(&g, &[2000.0]);
         assert!(r.get(0, 0, 0).norm() > r.get(0, 1, 0).norm());
