@@ -366,10 +366,10 @@ fn centre_alignment(ears: &EarResponses, mode: Mode, n: usize) -> Vec<f64> {
     if mode != Mode::Speakers || n < 3 {
         return vec![0.0; n];
     }
-    let side = 0.5 * (ears.arrival(0, 0).1 + ears.arrival(1, n - 1).1);
-    (0..n)
-        .map(|d| side - 0.5 * (ears.arrival(0, d).1 + ears.arrival(1, d).1))
-        .collect()
+    let mut planner = realfft::RealFftPlanner::new();
+    let mut at = |ear, driver| ears.arrival_with(&mut planner, ear, driver).1;
+    let side = 0.5 * (at(0, 0) + at(1, n - 1));
+    (0..n).map(|d| side - 0.5 * (at(0, d) + at(1, d))).collect()
 }
 
 /// Ear power of a reference programme (uncorrelated sides plus a centred source, equal

@@ -63,7 +63,8 @@ pub fn plain_feed(drivers: usize) -> CMatrix {
 /// Level and arrival time of the plain feed at each ipsilateral ear (see
 /// [`EarResponses::arrival`]): the all-pass each ear is to receive.
 pub fn ipsilateral_all_pass(plant: &EarResponses) -> [(f64, f64); 2] {
-    [0, 1].map(|ear| plant.arrival(ear, side_output(ear, plant.drivers)))
+    let mut planner = realfft::RealFftPlanner::new();
+    [0, 1].map(|ear| plant.arrival_with(&mut planner, ear, side_output(ear, plant.drivers)))
 }
 
 /// Most drivers a canceller is designed for (stack-allocated per-frequency systems).
@@ -71,10 +72,19 @@ pub const MAX_DRIVERS: usize = 8;
 
 /// One candidate solution of the regularised inversion, already blended with the plain
 /// feed by the bass crossover share, as the listener will get it.
+#[derive(Clone, Copy)]
 struct Candidate {
     filters: [C64; MAX_DRIVERS],
-    ratio_db: f64,
+    /// Wanted over unwanted ear power (linear: the search compares it; dB only at the end).
+    ratio: f64,
     gain: f64,
+}
+
+impl Candidate {
+    /// The separation it gives, dB.
+    fn ratio_db(&self) -> f64 {
+        10.0 * self.ratio.log10()
+    }
 }
 
 /// The per-frequency, per-column problem, precomputed once for every β tried.
@@ -136,15 +146,38 @@ impl Column {
     fn solve(&self, beta: f64) -> Option<Candidate> {
         let n = self.n;
         let b = beta * self.scale;
-        let mut a = self.normal;
         let mut x = [C64::new(0.0, 0.0); MAX_DRIVERS];
-        for i in 0..n {
-            a[i][i] += b;
-            x[i] = self.plant_h_target[i] + self.prior[i] * b;
+        for ((x, target), prior) in x
+            .iter_mut()
+            .zip(&self.plant_h_target)
+            .zip(&self.prior)
+            .take(n)
+        {
+            *x = target + prior * b;
         }
-        solve_in_place(&mut a, &mut x, n)?;
+        if n == 2 {
+            // The pair (most designs): Cramer's rule, without the general elimination.
+            let [[a, bb, ..], [c, d, ..], ..] = self.normal;
+            let (a, d) = (a + b, d + b);
+            let det = a * d - bb * c;
+            if det.norm_sqr() < 1e-300 {
+                return None;
+            }
+            let (x0, x1) = (x[0], x[1]);
+            x[0] = (d * x0 - bb * x1) / det;
+            x[1] = (a * x1 - c * x0) / det;
+            if !x[..2].iter().all(|v| v.re.is_finite() && v.im.is_finite()) {
+                return None;
+            }
+        } else {
+            let mut a = self.normal;
+            for (i, row) in a.iter_mut().enumerate().take(n) {
+                row[i] += b;
+            }
+            solve_in_place(&mut a, &mut x, n)?;
+        }
         let e = self.ears(&x);
-        if e[self.j].norm() < 1e-12 {
+        if e[self.j].norm_sqr() < 1e-24 {
             return None;
         }
         let norm = self.target / e[self.j];
@@ -158,11 +191,15 @@ impl Column {
             blended[d] = self.prior[d] * self.plain_share + filters[d] * (1.0 - self.plain_share);
         }
         let e = self.ears(&blended);
-        let ratio_db = 10.0 * (e[self.j].norm_sqr() / e[1 - self.j].norm_sqr().max(1e-30)).log10();
-        let gain = blended[..n].iter().map(|v| v.norm()).fold(0.0, f64::max);
+        let ratio = e[self.j].norm_sqr() / e[1 - self.j].norm_sqr().max(1e-30);
+        let gain = blended[..n]
+            .iter()
+            .map(|v| v.norm_sqr())
+            .fold(0.0, f64::max)
+            .sqrt();
         Some(Candidate {
             filters,
-            ratio_db,
+            ratio,
             gain,
         })
     }
@@ -211,8 +248,6 @@ const LOG_BETA_RANGE: (f64, f64) = (-9.0, 5.0);
 /// Coarse scan step in decades before bisection (the ratio is nearly monotone in β; the
 /// scan only guards against the exceptions).
 const LOG_BETA_STEP: f64 = 1.0;
-/// Bisection steps after the scan (2^-16 of a decade: far finer than audible).
-const BISECTION_STEPS: usize = 16;
 
 /// Designs the canceller on `plant` (relative to the reference path).
 ///
@@ -283,7 +318,7 @@ pub fn design(
                 (
                     Candidate {
                         filters,
-                        ratio_db: plain_db[j],
+                        ratio: 10f64.powf(plain_db[j] / 10.0),
                         gain: norm.norm(),
                     },
                     false,
@@ -300,7 +335,7 @@ pub fn design(
             for r in 0..n {
                 filters[(r, j)] = cand.filters[r] * scale;
             }
-            achieved_db[j] = cand.ratio_db;
+            achieved_db[j] = cand.ratio_db();
             limited[j] = was_limited || scale < 1.0;
         }
         out.filters.push(filters);
@@ -313,58 +348,180 @@ pub fn design(
 }
 
 /// Picks β for one column: the most regularised solution that still reaches the target
-/// ratio, then more regularised still if its gain exceeds the cap.
+/// ratio, then more regularised still if its gain exceeds the cap. Each boundary is found
+/// from the grid's bracket by the Illinois variant of regula falsi (a handful of solves where
+/// bisection took sixteen: designs must be fast enough to follow a moving head).
 fn choose(column: &Column, target_db: f64, cap: f64) -> Option<(Candidate, bool)> {
     let eval = |log_beta: f64| column.solve(10f64.powf(log_beta));
-    let steps = ((LOG_BETA_RANGE.1 - LOG_BETA_RANGE.0) / LOG_BETA_STEP).round() as usize;
-    let grid: Vec<(f64, Option<Candidate>)> = (0..=steps)
-        .map(|i| {
-            let lb = LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP;
-            (lb, eval(lb))
-        })
-        .collect();
-    // Largest grid β still reaching the target.
-    let reaching = grid
-        .iter()
-        .rposition(|(_, c)| c.as_ref().is_some_and(|c| c.ratio_db >= target_db));
-    let mut log_beta = match reaching {
-        Some(i) if i == steps => grid[i].0,
-        Some(i) => bisect(grid[i].0, grid[i + 1].0, |lb| {
-            eval(lb).is_some_and(|c| c.ratio_db >= target_db)
-        }),
+    let target = 10f64.powf(target_db / 10.0);
+    let reaches = |c: &Candidate| c.ratio_db() - target_db;
+    let within_cap = |c: &Candidate| 1.0 - c.gain / cap;
+    // The largest grid β still reaching the target: scanned from the top, so the grid below
+    // it is never solved (nothing below is looked at, except when none reaches).
+    let mut grid: [(f64, Option<Candidate>); GRID_POINTS] =
+        std::array::from_fn(|i| (LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP, None));
+    let steps = GRID_POINTS - 1;
+    let mut reaching = None;
+    for i in (0..GRID_POINTS).rev() {
+        grid[i].1 = column.solve(GRID_BETAS[i]);
+        if grid[i].1.as_ref().is_some_and(|c| c.ratio >= target) {
+            reaching = Some(i);
+            break;
+        }
+    }
+    let chosen: (f64, Candidate) = match reaching {
+        Some(i) if i == steps => (grid[i].0, grid[i].1?),
+        Some(i) => boundary(&grid[i], &grid[i + 1], reaches, RATIO_TOLERANCE_DB, eval)?,
         None => {
             // Target out of reach: the best ratio the plant allows.
-            grid.iter()
-                .filter_map(|(lb, c)| c.as_ref().map(|c| (*lb, c.ratio_db)))
+            let lb = grid
+                .iter()
+                .filter_map(|(lb, c)| c.as_ref().map(|c| (*lb, c.ratio)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))?
-                .0
+                .0;
+            (lb, eval(lb)?)
         }
     };
-    let within_cap = |lb: f64| eval(lb).is_some_and(|c| c.gain <= cap);
-    let limited = !within_cap(log_beta);
-    if limited {
-        // The least regularisation above the chosen β that respects the cap.
-        let safe = grid
-            .iter()
-            .position(|(lb, _)| *lb > log_beta && within_cap(*lb));
-        log_beta = match safe {
-            Some(i) => bisect(grid[i].0, grid[i - 1].0.max(log_beta), within_cap),
-            None => LOG_BETA_RANGE.1,
-        };
+    if within_cap(&chosen.1) >= 0.0 {
+        return Some((chosen.1, false));
     }
-    eval(log_beta).map(|c| (c, limited))
+    // The least regularisation above the chosen β that respects the cap.
+    let safe = grid
+        .iter()
+        .position(|(lb, c)| *lb > chosen.0 && c.as_ref().is_some_and(|c| within_cap(c) >= 0.0));
+    let capped = match safe {
+        Some(i) => {
+            let failing = if grid[i - 1].0 > chosen.0 {
+                grid[i - 1]
+            } else {
+                (chosen.0, Some(chosen.1))
+            };
+            boundary(&grid[i], &failing, within_cap, GAIN_TOLERANCE, eval)?.1
+        }
+        None => eval(LOG_BETA_RANGE.1)?,
+    };
+    Some((capped, true))
 }
 
-/// Bisection between a point where `holds` is true and one where it is false; returns the
-/// point nearest the boundary on the side where it holds.
-fn bisect(mut holding: f64, mut failing: f64, holds: impl Fn(f64) -> bool) -> f64 {
-    for _ in 0..BISECTION_STEPS {
-        let mid = 0.5 * (holding + failing);
-        if holds(mid) {
-            holding = mid;
-        } else {
-            failing = mid;
+/// Points of the β grid scanned before each boundary is refined.
+const GRID_POINTS: usize = 15;
+
+/// The grid's β values, 10^-9 to 10^5 (the search's range in whole decades).
+const GRID_BETAS: [f64; GRID_POINTS] = [
+    1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2, 1e3, 1e4, 1e5,
+];
+
+/// How far above the target ratio the chosen solution may be, dB (far below what anyone
+/// hears or any figure reports; a looser one saves no solves).
+const RATIO_TOLERANCE_DB: f64 = 1e-4;
+
+/// How far below the gain cap the capped solution may be, as a fraction of it.
+const GAIN_TOLERANCE: f64 = 1e-6;
+
+/// The boundary between `holding` (where `value` ≥ 0) and `failing` (where it is negative or
+/// no solution exists) in log β: the Illinois method while both ends have values, bisection
+/// when a solve fails. Returns the holding end once its value is within `tolerance` of the
+/// boundary, or the bracket narrower than [`BRACKET_TOLERANCE`].
+fn boundary(
+    holding: &(f64, Option<Candidate>),
+    failing: &(f64, Option<Candidate>),
+    value: impl Fn(&Candidate) -> f64,
+    tolerance: f64,
+    eval: impl Fn(f64) -> Option<Candidate>,
+) -> Option<(f64, Candidate)> {
+    let mut hold = (holding.0, holding.1?);
+    let mut h_value = value(&hold.1);
+    let mut fail = (failing.0, failing.1.as_ref().map(&value));
+    // Illinois: an end kept twice in a row has its value halved, so both ends converge.
+    let mut kept_hold = 0;
+    let mut kept_fail = 0;
+    for _ in 0..MAX_BOUNDARY_STEPS {
+        if h_value <= tolerance || (fail.0 - hold.0).abs() < BRACKET_TOLERANCE {
+            break;
+        }
+        let next = match fail.1 {
+            Some(f_value) if f_value < 0.0 => {
+                let scale_h = if kept_hold >= 2 { 0.5 } else { 1.0 };
+                let scale_f = if kept_fail >= 2 { 0.5 } else { 1.0 };
+                let (vh, vf) = (h_value * scale_h, f_value * scale_f);
+                hold.0 + (fail.0 - hold.0) * vh / (vh - vf)
+            }
+            _ => 0.5 * (hold.0 + fail.0),
+        };
+        match eval(next) {
+            Some(c) if value(&c) >= 0.0 => {
+                h_value = value(&c);
+                hold = (next, c);
+                kept_fail += 1;
+                kept_hold = 0;
+            }
+            c => {
+                fail = (next, c.as_ref().map(&value));
+                kept_hold += 1;
+                kept_fail = 0;
+            }
         }
     }
-    holding
+    Some(hold)
+}
+
+/// Width in log β below which a bracket counts as found (the 16 halvings of a decade that
+/// bisection took).
+const BRACKET_TOLERANCE: f64 = 1.0 / 65_536.0;
+
+/// Most solves one boundary may take.
+const MAX_BOUNDARY_STEPS: usize = 40;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_is_the_search_range_in_its_steps() {
+        let steps = ((LOG_BETA_RANGE.1 - LOG_BETA_RANGE.0) / LOG_BETA_STEP).round() as usize;
+        assert_eq!(GRID_POINTS, steps + 1);
+        for (i, beta) in GRID_BETAS.iter().enumerate() {
+            let expected = 10f64.powf(LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP);
+            assert!(
+                (beta / expected - 1.0).abs() < 1e-12,
+                "{i}: {beta} vs {expected}"
+            );
+        }
+    }
+
+    /// The pair's closed-form solve and the general elimination agree.
+    #[test]
+    fn the_pair_solve_matches_the_general_one() {
+        let p = CMatrix {
+            rows: 2,
+            cols: 2,
+            data: vec![
+                C64::new(0.9, 0.1),
+                C64::new(0.3, -0.4),
+                C64::new(0.25, 0.35),
+                C64::new(1.1, -0.2),
+            ],
+        };
+        let prior = [C64::new(1.0, 0.0), C64::new(0.0, 0.0)];
+        let column = Column::new(&p, 0, C64::new(1.0, 0.0), &prior, 0.2);
+        for beta in [1e-6, 1e-2, 1.0, 100.0] {
+            let pair = column.solve(beta).unwrap();
+            let b = beta * column.scale;
+            let mut a = column.normal;
+            let mut x = [C64::new(0.0, 0.0); MAX_DRIVERS];
+            for i in 0..2 {
+                a[i][i] += b;
+                x[i] = column.plant_h_target[i] + column.prior[i] * b;
+            }
+            solve_in_place(&mut a, &mut x, 2).unwrap();
+            let e = column.ears(&x);
+            let norm = column.target / e[0];
+            for (d, (got, general)) in pair.filters.iter().zip(&x).take(2).enumerate() {
+                assert!(
+                    (got - general * norm).norm() < 1e-12,
+                    "β {beta}, driver {d}"
+                );
+            }
+        }
+    }
 }

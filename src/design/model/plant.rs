@@ -55,6 +55,17 @@ impl EarResponses {
     /// parabolic refinement), relative to time zero of the responses. The responses must be
     /// on an FFT bin grid (DC to Nyquist). Works for any plant, measured or modelled.
     pub fn arrival(&self, ear: usize, driver: usize) -> (f64, f64) {
+        self.arrival_with(&mut realfft::RealFftPlanner::new(), ear, driver)
+    }
+
+    /// [`Self::arrival`] planning its transform with `planner`, so that several arrivals
+    /// share one plan (planning costs more than the transform).
+    pub fn arrival_with(
+        &self,
+        planner: &mut realfft::RealFftPlanner<f64>,
+        ear: usize,
+        driver: usize,
+    ) -> (f64, f64) {
         let bins = self.freqs.len();
         let level = (0..bins)
             .find(|&k| self.freqs[k] >= 50.0)
@@ -70,7 +81,7 @@ impl EarResponses {
         let last = spectrum.len() - 1;
         spectrum[last].im = 0.0;
         let mut ir = vec![0.0; fft_len];
-        realfft::RealFftPlanner::<f64>::new()
+        planner
             .plan_fft_inverse(fft_len)
             .process(&mut spectrum, &mut ir)
             .expect("buffers sized by the plan");
