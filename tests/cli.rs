@@ -502,6 +502,66 @@ fn params_and_presets_list_everything() {
     );
 }
 
+/// The report's sweet-spot map: 13 × 13 positions; the design that follows the listener
+/// keeps within 1.5 dB of the nominal separation for |x| ≤ 20 cm and 0.75 to 1.25 times the
+/// distance, where the fixed design has lost at least 3 dB 20 cm off.
+fn sweet_spot_holds(name: &str, map: &serde_json::Value, headphones: bool) {
+    if headphones {
+        assert!(map.is_null(), "{name}: headphones have no sweet spot");
+        return;
+    }
+    let grid = |key: &str| -> Vec<Vec<f64>> {
+        map[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let (fixed, following) = (grid("fixed_db"), grid("following_db"));
+    let x_cm: Vec<f64> = map["x_cm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        (fixed.len(), fixed[0].len(), x_cm.len()),
+        (13, 13, 13),
+        "{name}"
+    );
+    let (nominal_y, nominal_x) = (4, 6);
+    let nominal = fixed[nominal_y][nominal_x];
+    assert!(
+        (following[nominal_y][nominal_x] - nominal).abs() < 1e-6,
+        "{name}"
+    );
+    for (y, row) in following.iter().enumerate().take(7).skip(2) {
+        for (f, cm) in row.iter().zip(&x_cm) {
+            if cm.abs() <= 20.0 + 1e-9 {
+                assert!(
+                    *f > nominal - 1.5,
+                    "{name}: following at {cm} cm, row {y}: {f:.1} dB against {nominal:.1}"
+                );
+            }
+        }
+    }
+    for x in [2, 10] {
+        let (f, s) = (following[nominal_y][x], fixed[nominal_y][x]);
+        assert!(
+            f > s + 3.0,
+            "{name}, {} cm: following {f:.1} dB, fixed {s:.1} dB",
+            x_cm[x]
+        );
+    }
+}
+
 #[test]
 fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
     let d = dir();
@@ -548,6 +608,7 @@ fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
             name == "line",
             "{name}: the beam needs a driver line"
         );
+        sweet_spot_holds(name, &metrics["sweet_spot"], mode == "headphones");
         for plot in [
             "cancellation",
             "ear_responses",
@@ -555,6 +616,7 @@ fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
             "beam_polar",
             "virtual_cues",
             "mono_sum",
+            "sweet_spot",
         ] {
             let bytes = std::fs::read(out.join(format!("{plot}.png"))).unwrap();
             assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{name}/{plot} is a PNG");

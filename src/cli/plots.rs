@@ -5,6 +5,7 @@ use super::CliError;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use soundstage::design::evaluate::analysis::{Analysis, BEAM_AZIMUTHS, POLAR_FREQUENCIES};
+use soundstage::design::evaluate::sweet_spot::SweetSpot;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Once;
@@ -426,4 +427,88 @@ pub fn mono_sum(path: &Path, a: &Analysis) -> Result<(), CliError> {
             .draw()
             .map_err(|e| e.to_string())
     })
+}
+
+/// Separation to a colour of the sweet-spot map: dark blue at 0 dB or less, yellow at 25 dB.
+fn separation_colour(db: f64) -> RGBColor {
+    let x = (db / 25.0).clamp(0.0, 1.0);
+    let c = plotters::style::colors::colormaps::ViridisRGB::get_color(x as f32);
+    RGBColor(c.0, c.1, c.2)
+}
+
+/// The sweet spot: separation over listener positions, the fixed design beside the one that
+/// follows the listener, with lines at ±5 and ±10 cm sideways and a ring at the nominal
+/// listener (grey: no value there).
+pub fn sweet_spot(path: &Path, map: &SweetSpot) -> Result<(), CliError> {
+    png(path, |root| {
+        root.draw(&Text::new(
+            "Separation (dB) over listener positions: dark blue 0 dB ... yellow 25 dB",
+            (20, 12),
+            ("sans-serif", 22).into_font(),
+        ))
+        .map_err(|e| e.to_string())?;
+        let panels = root.margin(40, 0, 0, 0).split_evenly((1, 2));
+        let dx = map.x_cm[1] - map.x_cm[0];
+        let dy = map.y_m[1] - map.y_m[0];
+        let (x0, x1) = (
+            map.x_cm[0] - dx / 2.0,
+            map.x_cm[map.x_cm.len() - 1] + dx / 2.0,
+        );
+        let (y0, y1) = (map.y_m[0] - dy / 2.0, map.y_m[map.y_m.len() - 1] + dy / 2.0);
+        for (panel, (title, values)) in panels.iter().zip([
+            ("fixed design (nominal listener)", &map.fixed_db),
+            ("design following the listener", &map.following_db),
+        ]) {
+            let mut chart = ChartBuilder::on(panel)
+                .caption(title, ("sans-serif", 20))
+                .margin(15)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(x0..x1, y0..y1)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc("listener sideways (cm, + = right)")
+                .y_desc("distance (m)")
+                .draw()
+                .map_err(|e| e.to_string())?;
+            let cells = values.iter().enumerate().flat_map(|(j, row)| {
+                row.iter().enumerate().map(move |(i, v)| {
+                    let (x, y) = (map.x_cm[i], map.y_m[j]);
+                    let colour = v.map_or(RGBColor(0xbb, 0xbb, 0xbb), separation_colour);
+                    Rectangle::new(
+                        [(x - dx / 2.0, y - dy / 2.0), (x + dx / 2.0, y + dy / 2.0)],
+                        colour.filled(),
+                    )
+                })
+            });
+            chart.draw_series(cells).map_err(|e| e.to_string())?;
+            // The nominal listener: the middle column, the distance of the fifth row.
+            let nominal = (0.0, map.y_m[4]);
+            chart
+                .draw_series([Circle::new(nominal, 6, WHITE.stroke_width(2))])
+                .map_err(|e| e.to_string())?;
+            for x in [-10.0, -5.0, 5.0, 10.0] {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(x, y0), (x, y1)],
+                        6,
+                        4,
+                        WHITE.stroke_width(2),
+                    ))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The sweet-spot plot of a mode without cancellation.
+pub fn no_sweet_spot(path: &Path) -> Result<(), CliError> {
+    message(
+        path,
+        "No sweet spot",
+        "Headphone mode cancels nothing: the separation does not depend on where the listener sits.",
+    )
 }

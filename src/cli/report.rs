@@ -7,6 +7,7 @@ use super::{plots, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
 use soundstage::design::evaluate::metrics;
+use soundstage::design::evaluate::sweet_spot::sweet_spot;
 use soundstage::design::filters::chain::{design, DesignInput};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::offline::measure;
@@ -47,7 +48,10 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     };
     let measured = (args.sofa.is_some() && settings.mode != Mode::Headphones)
         .then(|| measured_head_figures(&settings, outputs, plant));
-    let metrics = Metrics::new(&made, &analysis, plant, engine, measured);
+    let mut metrics = Metrics::new(&made, &analysis, plant, engine, measured);
+    if settings.mode != Mode::Headphones {
+        metrics.sweet_spot = Some(sweet_spot(&made.input, plant));
+    }
     let text = serde_json::to_string_pretty(&metrics).map_err(|e| CliError::Encode {
         path: outdir.join("metrics.json"),
         reason: e.to_string(),
@@ -59,6 +63,10 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     plots::beam_polar(&outdir.join("beam_polar.png"), &analysis)?;
     plots::virtual_cues(&outdir.join("virtual_cues.png"), &analysis)?;
     plots::mono_sum(&outdir.join("mono_sum.png"), &analysis)?;
+    match &metrics.sweet_spot {
+        Some(map) => plots::sweet_spot(&outdir.join("sweet_spot.png"), map)?,
+        None => plots::no_sweet_spot(&outdir.join("sweet_spot.png"))?,
+    }
     print_summary(&metrics, &analysis);
     println!("wrote {}", outdir.display());
     Ok(())

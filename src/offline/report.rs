@@ -5,6 +5,7 @@
 use crate::design::config::settings::Settings;
 use crate::design::evaluate::analysis::{Analysis, BEAM_BAND};
 use crate::design::evaluate::metrics::{self, SEPARATION_BAND};
+use crate::design::evaluate::sweet_spot::SweetSpot;
 use crate::design::filters::bands::mean_db;
 use crate::design::filters::chain::Design;
 use crate::design::model::plant::Plant;
@@ -49,6 +50,9 @@ pub struct Metrics {
     pub mono_sum: Vec<MonoSumBand>,
     /// What the analysis wants the reader to know.
     pub notes: Vec<String>,
+    /// Separation over listener positions, fixed and following (speakers and binaural
+    /// modes; filled in by the report, which can afford the designs).
+    pub sweet_spot: Option<SweetSpot>,
 }
 
 /// The settings, in the report's units.
@@ -292,6 +296,7 @@ impl Metrics {
                 })
                 .collect(),
             notes: analysis.notes.clone(),
+            sweet_spot: None,
         }
     }
 }

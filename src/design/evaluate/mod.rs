@@ -4,3 +4,4 @@
 pub mod analysis;
 pub mod metrics;
 pub mod simulate;
+pub mod sweet_spot;
