@@ -24,7 +24,6 @@ use params::SoundstageParams;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tracking::listener::Tracker;
-use tracking::Tracked;
 
 /// Output layouts: stereo first (what every host gets), then a left-centre-right line and a
 /// four-driver line (CLAP hosts can select them; VST3 exposes stereo).
@@ -72,7 +71,8 @@ impl Default for Soundstage {
     fn default() -> Self {
         let size = params::DEFAULT_EDITOR_SIZE;
         let params = Arc::new(SoundstageParams::default());
-        let tracker = Arc::new(Tracker::new(params.design_events.sender()));
+        let events = params.design_events.clone();
+        let tracker = Arc::new(Tracker::new(move || events.notify()));
         Self {
             params,
             editor_state: EguiEditorState::from_size(
@@ -171,23 +171,18 @@ impl Plugin for Soundstage {
         self.tracker.apply(self.params.tracking());
         let params = self.params.clone();
         let tracker = self.tracker.clone();
-        let poses = tracker.poses();
-        let mut tracked: Option<Tracked> = None;
         let (shared, failed) = (self.shared.clone(), self.shared.clone());
         let (repaint, repaint_failed) = (self.repaint.clone(), self.repaint.clone());
         let worker = DesignWorker::spawn(
             move || {
                 let generation = params.design_generation.load(Ordering::Acquire);
                 let mut settings = params.settings();
-                // The newest pose, while the tracker runs; without it, the parameters'.
-                if let Some(newest) = poses.try_iter().last() {
-                    tracked = Some(newest);
-                }
-                if !tracker.is_on() {
-                    tracked = None;
-                }
-                if let Some(t) = &tracked {
-                    params::follow(&mut settings, t);
+                // The newest pose while the tracker runs; without it, the parameters'. (An
+                // offline render with tracking on follows the tracker as it is during the
+                // render: a host like pedalboard renders offline while a listener moves. For a
+                // repeatable bounce, tracking is off or the CLI's --poses is used.)
+                if let Some(t) = tracker.newest() {
+                    params::follow(&mut settings, &t);
                 }
                 let (plant, stand_in) =
                     plants.serving(&params.head_choice(), &settings.geometry(outputs));

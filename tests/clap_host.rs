@@ -940,3 +940,74 @@ fn tracker_poses_sent_over_udp_steer_the_design_like_the_same_pose_as_parameters
         );
     }
 }
+
+/// CPU seconds the thread named `name` (as the system truncates it) has used, if it runs.
+fn thread_cpu_s(name: &str) -> Option<f64> {
+    std::fs::read_dir("/proc/self/task")
+        .ok()?
+        .flatten()
+        .find(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .and_then(|task| {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+            let ticks = fields[11].parse::<f64>().ok()? + fields[12].parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+}
+
+/// Width and gain play at audio rate: automating them, block after block in real time, must
+/// leave the designer asleep (it designs for the pose and the design parameters, not for
+/// every setting), not redesigning and crossfading without end.
+#[test]
+fn automating_width_and_gain_leaves_the_designer_asleep() {
+    let mut session = Session::new();
+    let (width, gain) = (session.param("Width"), session.param("Output gain"));
+    let layout = session.select(2);
+    let seconds = 3;
+    let len = seconds * 48_000;
+    let mut events = Vec::new();
+    for (i, at) in (0..len).step_by(512).enumerate() {
+        let x = (i % 20) as f64 / 19.0;
+        events.push((at, width.id, clap_value("Width", 100.0 * x)));
+        events.push((at, gain.id, clap_value("Output gain", -6.0 * x)));
+    }
+    let job = Job {
+        input: tone_on_a_floor(len),
+        blocks: vec![512],
+        events,
+        realtime: true,
+    };
+    let designer = std::sync::Mutex::new(None::<f64>);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // The designer's CPU time from one second in (after the first designs) to the end.
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let start = thread_cpu_s("soundstage-desi");
+            let begun = std::time::Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                if let (Some(a), Some(b)) = (start, thread_cpu_s("soundstage-desi")) {
+                    *designer.lock().unwrap() = Some((b - a) / begun.elapsed().as_secs_f64());
+                }
+            }
+        });
+        session.run(&layout, 48_000.0, &job);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let share = designer
+        .lock()
+        .unwrap()
+        .expect("the designer thread was seen");
+    println!(
+        "width and gain automated every block: the designer used {:.1} % of a core",
+        100.0 * share
+    );
+    assert!(
+        share < 0.05,
+        "the designer used {:.0} % of a core",
+        100.0 * share
+    );
+}

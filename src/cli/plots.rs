@@ -437,8 +437,8 @@ fn separation_colour(db: f64) -> RGBColor {
 }
 
 /// The sweet spot: separation over listener positions, the fixed design beside the one that
-/// follows the listener, with lines at ±5 and ±10 cm sideways and a ring at the nominal
-/// listener (grey: no value there).
+/// follows the listener, with a ring at the nominal listener and lines ±5 and ±10 cm
+/// sideways from it (grey: no value there).
 pub fn sweet_spot(path: &Path, map: &SweetSpot) -> Result<(), CliError> {
     png(path, |root| {
         root.draw(&Text::new(
@@ -484,12 +484,12 @@ pub fn sweet_spot(path: &Path, map: &SweetSpot) -> Result<(), CliError> {
                 })
             });
             chart.draw_series(cells).map_err(|e| e.to_string())?;
-            // The nominal listener: the middle column, the distance of the fifth row.
-            let nominal = (0.0, map.y_m[4]);
+            // The nominal listener, at the distance of the fifth row, and ±5, ±10 cm from it.
+            let nominal = (map.nominal_x_cm, map.y_m[4]);
             chart
                 .draw_series([Circle::new(nominal, 6, WHITE.stroke_width(2))])
                 .map_err(|e| e.to_string())?;
-            for x in [-10.0, -5.0, 5.0, 10.0] {
+            for x in [-10.0, -5.0, 5.0, 10.0].map(|d| map.nominal_x_cm + d) {
                 chart
                     .draw_series(DashedLineSeries::new(
                         [(x, y0), (x, y1)],

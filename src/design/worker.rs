@@ -1,19 +1,18 @@
 //! The designer thread: sleeps until an event says something changed (a parameter, the head
 //! the filters are designed for, a tracker's pose: see [`DesignEvents`]), designs off the
 //! audio thread, hands the new filters over lock-free and frees the ones the audio thread has
-//! retired. The audio thread never waits for it: its side of a parameter change is an atomic
-//! increment and a non-blocking send.
+//! retired. The audio thread never waits for it: its side of a parameter change is two
+//! atomic stores and, when the designer sleeps, the system call that wakes it (no lock).
 
 use crate::design::filters::chain::{design, Design, DesignInput};
 use crate::design::model::plant::Plant;
 use crate::design::DesignError;
 use crate::dsp::handover::DesignerSide;
 use crate::dsp::processor::Processor;
-use crossbeam_channel::{Receiver, Sender};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 /// How often the designer looks again while a set it made is on its way to the audio thread
@@ -28,32 +27,50 @@ const HANDOVER_WINDOW: Duration = Duration::from_secs(1);
 /// [`HANDOVER_WINDOW`] (a stopped transport).
 const STALLED_HANDOVER_POLL: Duration = Duration::from_millis(50);
 
+/// How long the designer sleeps when nothing is under way, at most: a wake-up can only be
+/// missed while a designer thread starts or stops (see [`DesignEvents::notify`]), and this
+/// bounds what such a miss costs.
+const IDLE_SLEEP: Duration = Duration::from_millis(250);
+
 /// The designer's wake-up: whoever changes what the design depends on (a parameter callback,
 /// possibly on the audio thread; the editor; the tracker thread) notifies it, and the
-/// designer sleeps on it. One slot: a notification while one is pending costs a failed
-/// `try_send` and nothing else, never a wait or an allocation.
-#[derive(Clone, Debug)]
+/// designer sleeps until then.
+#[derive(Clone, Debug, Default)]
 pub struct DesignEvents {
-    sender: Sender<()>,
-    receiver: Receiver<()>,
+    inner: Arc<EventsInner>,
 }
 
-impl Default for DesignEvents {
-    fn default() -> Self {
-        let (sender, receiver) = crossbeam_channel::bounded(1);
-        Self { sender, receiver }
-    }
+#[derive(Debug, Default)]
+struct EventsInner {
+    /// Set by a notification, taken by the designer.
+    pending: AtomicBool,
+    /// The designer thread that sleeps on this, while one runs.
+    sleeper: Mutex<Option<Thread>>,
 }
 
 impl DesignEvents {
-    /// Says that something the design depends on changed. Never blocks.
+    /// Says that something the design depends on changed. Safe on the audio thread: an
+    /// atomic store, a `try_lock` that never waits, and the unpark of a sleeping designer
+    /// (one system call, no lock, no allocation). The lock is only ever held while a designer
+    /// thread registers or leaves; a notification that finds it held is seen when the
+    /// designer next wakes (within [`IDLE_SLEEP`]).
     pub fn notify(&self) {
-        let _ = self.sender.try_send(());
+        self.inner.pending.store(true, Ordering::Release);
+        if let Ok(sleeper) = self.inner.sleeper.try_lock() {
+            if let Some(thread) = sleeper.as_ref() {
+                thread.unpark();
+            }
+        }
     }
 
-    /// A sender of notifications, for a thread that holds no `DesignEvents`.
-    pub fn sender(&self) -> Sender<()> {
-        self.sender.clone()
+    /// Takes the pending notification, if any.
+    fn take(&self) -> bool {
+        self.inner.pending.swap(false, Ordering::AcqRel)
+    }
+
+    /// Makes the calling thread the one notifications wake (or none).
+    fn register(&self, thread: Option<Thread>) {
+        *self.inner.sleeper.lock().unwrap_or_else(|e| e.into_inner()) = thread;
     }
 }
 
@@ -75,13 +92,22 @@ pub struct DesignJob {
 struct Done {
     generation: u64,
     plant: Arc<dyn Plant>,
-    input: DesignInput,
+    /// The listener's pose designed for (a tracker moves it without a new generation).
+    pose: [f64; 3],
+}
+
+/// The listener's pose in `input`: what a tracker changes between generations. (Comparing
+/// the whole input would also see width and gain, which play at audio rate without a
+/// design.)
+fn pose_of(input: &DesignInput) -> [f64; 3] {
+    let s = &input.settings;
+    [s.offset_m, s.distance_m, s.yaw_deg]
 }
 
 /// A running designer thread; stopping it (drop) joins it.
 pub struct DesignWorker {
-    /// Dropped to stop the thread (it sleeps on this too).
-    stop: Option<Sender<()>>,
+    /// Set to stop the thread (then unparked).
+    stop: Arc<AtomicBool>,
     /// One more than the newest generation the designer answered without filters, 0 if
     /// none (see [`Waited::Refused`]).
     refused: Arc<AtomicU64>,
@@ -139,21 +165,24 @@ impl DesignWorker {
         mut on_error: impl FnMut(&DesignError) + Send + 'static,
         designed: DesignJob,
     ) -> std::io::Result<Self> {
-        let (stop, stopped) = crossbeam_channel::bounded::<()>(0);
-        let woken = events.receiver.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let woken = events.clone();
         let refused = Arc::new(AtomicU64::new(0));
         let refused_by_thread = refused.clone();
         let thread = std::thread::Builder::new()
             .name("soundstage-designer".into())
             .spawn(move || {
+                woken.register(Some(std::thread::current()));
                 let mut done = Done {
                     generation: designed.generation,
                     plant: designed.plant,
-                    input: designed.input,
+                    pose: pose_of(&designed.input),
                 };
                 let mut unsent = None;
                 let mut last_handover: Option<Instant> = None;
-                loop {
+                while !stopping.load(Ordering::Acquire) {
+                    woken.take();
                     if designer.collect_garbage() > 0 {
                         last_handover = Some(Instant::now());
                     }
@@ -166,7 +195,7 @@ impl DesignWorker {
                     let job = source();
                     let changed = job.generation != done.generation
                         || !Arc::ptr_eq(&job.plant, &done.plant)
-                        || job.input != done.input;
+                        || pose_of(&job.input) != done.pose;
                     if changed {
                         match design_checked(&job.input, job.plant.as_ref()) {
                             Ok(mut made) => {
@@ -193,27 +222,27 @@ impl DesignWorker {
                         done = Done {
                             generation: job.generation,
                             plant: job.plant,
-                            input: job.input,
+                            pose: pose_of(&job.input),
                         };
                     }
-                    // Sleep until an event; while a hand-over is under way, look again soon,
-                    // and while a set waits for a host that does not call process(), now
-                    // and then.
+                    // Sleep until an event (a notification unparks this thread, and one that
+                    // came since `take` makes the park return at once); while a hand-over is
+                    // under way, look again soon, and while a set waits for a host that does
+                    // not call process(), now and then.
                     let recent = last_handover.is_some_and(|t| t.elapsed() < HANDOVER_WINDOW);
-                    let timeout = match (recent, unsent.is_some()) {
-                        (true, _) => crossbeam_channel::after(HANDOVER_POLL),
-                        (false, true) => crossbeam_channel::after(STALLED_HANDOVER_POLL),
-                        (false, false) => crossbeam_channel::never(),
+                    let sleep = match (recent, unsent.is_some()) {
+                        (true, _) => HANDOVER_POLL,
+                        (false, true) => STALLED_HANDOVER_POLL,
+                        (false, false) => IDLE_SLEEP,
                     };
-                    crossbeam_channel::select! {
-                        recv(woken) -> _ => {}
-                        recv(stopped) -> _ => break,
-                        recv(timeout) -> _ => {}
+                    if !woken.inner.pending.load(Ordering::Acquire) {
+                        std::thread::park_timeout(sleep);
                     }
                 }
+                woken.register(None);
             })?;
         Ok(Self {
-            stop: Some(stop),
+            stop,
             refused,
             thread: Some(thread),
         })
@@ -248,9 +277,9 @@ impl DesignWorker {
 
 impl Drop for DesignWorker {
     fn drop(&mut self) {
-        // Disconnecting the stop channel wakes the thread and ends its loop.
-        self.stop = None;
+        self.stop.store(true, Ordering::Release);
         if let Some(t) = self.thread.take() {
+            t.thread().unpark();
             let _ = t.join();
         }
     }

@@ -12,14 +12,17 @@ pub fn tracker_controls(ui: &mut egui::Ui, params: &SoundstageParams, tracker: &
     ui.label(egui::RichText::new("Head tracking").size(15.0).strong());
     let before = params.tracking();
     let mut settings = before;
+    let (mut dragging, mut dropped) = (false, false);
     ui.horizontal(|ui| {
         ui.checkbox(&mut settings.enabled, "Follow").on_hover_text(
             "Listen for a head tracker (OSC /ypr, /xyz, /soundstage/pose or opentrack's UDP \
                  output) and design for where the listener's head is",
         );
         ui.label("port");
-        ui.add(egui::DragValue::new(&mut settings.port).range(crate::limits::TRACKER_PORTS))
+        let port = ui
+            .add(egui::DragValue::new(&mut settings.port).range(crate::limits::TRACKER_PORTS))
             .on_hover_text("The UDP port the tracker sends to");
+        (dragging, dropped) = (port.dragged(), port.drag_stopped());
         if ui
             .add_enabled(tracker.is_on(), egui::Button::new("Centre"))
             .on_hover_text(
@@ -35,6 +38,9 @@ pub fn tracker_controls(ui: &mut egui::Ui, params: &SoundstageParams, tracker: &
         .on_hover_text("Listen on every network interface, not only this computer (a phone)");
     if settings != before {
         params.set_tracking(settings);
+    }
+    // The listener moves to a new port once the drag ends, not through every port passed.
+    if (settings != before && !dragging) || dropped {
         tracker.apply(settings);
     }
     let status = tracker.status();

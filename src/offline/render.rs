@@ -139,12 +139,14 @@ pub fn stream_following(
         let pose = at(pos);
         let held = at(pos + FOLLOW_BLOCK) == pose;
         if beyond_dead_band(pose, designed) || (held && designed != pose) {
+            // A pose that cannot be designed for keeps the last design, and is tried again
+            // at the next block.
             if let Some(set) = design(pose) {
                 if engine.install(set).is_ok() {
                     designs += 1;
+                    designed = pose;
                 }
             }
-            designed = pose;
         }
     };
     let out = stream_with(engine, left, right, &[FOLLOW_BLOCK], before, progress);

@@ -51,8 +51,8 @@ pub struct KeptState {
 }
 
 /// Brings a saved state up to [`STATE_VERSION`] before the host loads it, and makes it safe
-/// to load: values of the wrong type or not finite are dropped (the parameter keeps its
-/// default), numbers outside their range are clamped to it, an enum index or id that does
+/// to load: values of the wrong type or not finite are dropped (the parameter gets its
+/// default, as does one the state lacks), numbers outside their range are clamped to it, an enum index or id that does
 /// not exist is dropped, the editor size is clamped and the tracker settings checked. Version 1 is the first layout, so
 /// there is nothing to convert yet: later layouts add their conversion steps here, keyed on
 /// the version the state carries (a state without the field is version 1). A state from a
@@ -85,6 +85,27 @@ pub fn migrate_state(state: &mut PluginState) {
             }
         }
     }
+    // The framework sets only the parameters a state holds: one it lacks (a state from before
+    // the parameter existed, or whose value was dropped above) would keep whatever this
+    // instance had. It gets its default, as a fresh instance has.
+    for spec in super::FLOAT_PARAMS.iter() {
+        state
+            .params
+            .entry(spec.id.to_string())
+            .or_insert(ParamValue::F32(spec.default));
+    }
+    for spec in BOOL_PARAMS.iter() {
+        state
+            .params
+            .entry(spec.id.to_string())
+            .or_insert(ParamValue::Bool(spec.default));
+    }
+    if let Some(default) = super::ModeParam::ids().and_then(|ids| ids.first()) {
+        state
+            .params
+            .entry(MODE_ID.to_string())
+            .or_insert_with(|| ParamValue::String(default.to_string()));
+    }
     let unknown: Vec<String> = state
         .fields
         .keys()
@@ -101,12 +122,17 @@ pub fn migrate_state(state: &mut PluginState) {
     }
     // A state without tracker settings (older, or damaged) loads with tracking off, not with
     // whatever this instance had.
-    let tracking = state
-        .fields
-        .get(TRACKING_KEY)
-        .and_then(|t| serde_json::from_str::<TrackingSettings>(t).ok())
-        .unwrap_or_default()
-        .checked();
+    // Listening to other machines is never restored: a session shared or downloaded must
+    // not open a port to the network without the user ticking the box on this machine.
+    let tracking = TrackingSettings {
+        all_interfaces: false,
+        ..state
+            .fields
+            .get(TRACKING_KEY)
+            .and_then(|t| serde_json::from_str::<TrackingSettings>(t).ok())
+            .unwrap_or_default()
+            .checked()
+    };
     if let Ok(text) = serde_json::to_string(&tracking) {
         state.fields.insert(TRACKING_KEY.to_string(), text);
     }
@@ -244,17 +270,44 @@ mod tests {
             Some(12.5),
             "a value in range is untouched"
         );
-        for dropped in ["width", "dist", "mode", "bypass"] {
-            assert!(
-                !s.params.contains_key(dropped),
-                "{dropped}: {:?}",
-                s.params.get(dropped)
-            );
+        // Dropped values load the parameter's default, as a fresh instance has.
+        for dropped in ["width", "dist"] {
+            let default = float_spec(dropped).unwrap().default;
+            assert_eq!(f32_of(dropped), Some(default), "{dropped}");
         }
+        assert!(matches!(s.params.get("mode"), Some(ParamValue::String(m)) if m == "speakers"));
+        assert!(matches!(
+            s.params.get("bypass"),
+            Some(ParamValue::Bool(false))
+        ));
         assert!(matches!(
             s.params.get("preview"),
             Some(ParamValue::Bool(true))
         ));
+    }
+
+    #[test]
+    fn a_state_from_before_a_parameter_existed_loads_its_default() {
+        let mut s = state(&[("width", ParamValue::F32(40.0))], &[]);
+        migrate_state(&mut s);
+        assert!(matches!(s.params.get("yaw"), Some(ParamValue::F32(v)) if *v == 0.0));
+        assert!(matches!(s.params.get("width"), Some(ParamValue::F32(v)) if *v == 40.0));
+    }
+
+    #[test]
+    fn a_session_never_restores_listening_to_other_machines() {
+        let saved = r#"{"enabled":true,"port":9100,"all_interfaces":true}"#;
+        let mut s = state(&[], &[(TRACKING_KEY, saved)]);
+        migrate_state(&mut s);
+        let loaded: TrackingSettings = serde_json::from_str(&s.fields[TRACKING_KEY]).unwrap();
+        assert_eq!(
+            loaded,
+            TrackingSettings {
+                enabled: true,
+                port: 9100,
+                all_interfaces: false
+            }
+        );
     }
 
     #[test]
@@ -269,7 +322,17 @@ mod tests {
         for (value, kept) in cases {
             let mut s = state(&[("mode", value.clone())], &[]);
             migrate_state(&mut s);
-            assert_eq!(s.params.contains_key("mode"), kept, "{value:?}");
+            let loaded = s.params.get("mode").cloned();
+            if kept {
+                assert_eq!(format!("{loaded:?}"), format!("{:?}", Some(value)));
+            } else {
+                // The default mode instead.
+                assert_eq!(
+                    format!("{loaded:?}"),
+                    format!("{:?}", Some(ParamValue::String("speakers".into()))),
+                    "{value:?}"
+                );
+            }
         }
     }
 

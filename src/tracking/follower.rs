@@ -58,8 +58,8 @@ pub struct Follower {
     seen: [bool; 3],
     /// When the last reading came, seconds on the caller's clock.
     last_reading_s: Option<f64>,
-    /// When the weight was last moved.
-    last_tick_s: f64,
+    /// When the weight was last moved (none yet: the first tick moves it by nothing).
+    last_tick_s: Option<f64>,
     /// How much the design follows the tracker: 1 while it reports, 0 after a glide back.
     weight: f64,
     /// The smoothed pose (in the frame `absolute` says).
@@ -83,7 +83,7 @@ impl Default for Follower {
             ],
             seen: [false; 3],
             last_reading_s: None,
-            last_tick_s: 0.0,
+            last_tick_s: None,
             weight: 0.0,
             smoothed: Pose::default(),
             sent: None,
@@ -103,14 +103,16 @@ impl Follower {
             self.raw = Pose::default();
             self.centre = None;
             self.seen = [false; 3];
+            self.filters.iter_mut().for_each(OneEuro::reset);
         }
         match reading {
             Reading::Tracker(p) | Reading::Pose(p) => {
-                self.raw = p;
+                let yaw_deg = self.unwrapped(p.yaw_deg);
+                self.raw = Pose { yaw_deg, ..p };
                 self.seen = [true; 3];
             }
             Reading::Yaw(yaw_deg) => {
-                self.raw.yaw_deg = yaw_deg;
+                self.raw.yaw_deg = self.unwrapped(yaw_deg);
                 self.seen[2] = true;
             }
             Reading::Position { x_m, y_m } => {
@@ -151,8 +153,8 @@ impl Follower {
     /// Moves the weight on (gliding in while readings come, out once they stop for
     /// [`QUIET_AFTER_S`]); returns what the designer should follow if that changed.
     pub fn tick(&mut self, now_s: f64) -> Option<Tracked> {
-        let dt = (now_s - self.last_tick_s).max(0.0);
-        self.last_tick_s = now_s;
+        let dt = self.last_tick_s.map_or(0.0, |t| (now_s - t).max(0.0));
+        self.last_tick_s = Some(now_s);
         let fresh = self
             .last_reading_s
             .is_some_and(|t| now_s - t < QUIET_AFTER_S);
@@ -182,6 +184,16 @@ impl Follower {
             }
             _ => None,
         }
+    }
+
+    /// `yaw_deg` continued from the last yaw read, so that a turn across ±180° (trackers
+    /// that send a heading) is a small turn, not a jump of a whole turn.
+    fn unwrapped(&self, yaw_deg: f64) -> f64 {
+        if !self.seen[2] {
+            return yaw_deg;
+        }
+        let last = self.raw.yaw_deg;
+        last + (yaw_deg - last + 180.0).rem_euclid(360.0) - 180.0
     }
 
     fn current(&self) -> Tracked {
@@ -283,6 +295,30 @@ mod tests {
         assert!(
             (done.0 - QUIET_AFTER_S - GLIDE_S).abs() < 0.05,
             "ended at {done:?}"
+        );
+    }
+
+    #[test]
+    fn a_turn_across_180_degrees_is_a_small_turn_and_tracking_glides_in_from_its_start() {
+        let mut f = Follower::default();
+        // The first reading comes long after the follower was made: the weight still rises
+        // from 0 over the glide, not at once.
+        let first = f.reading(at(0.0, 179.0), 50.0);
+        assert!(first.is_none_or(|t| t.weight < 0.05), "{first:?}");
+        let next = f.reading(at(0.0, 179.0), 50.1);
+        assert!(next.is_some_and(|t| t.weight < 0.15), "{next:?}");
+        f.reading(Reading::Centre, 50.01);
+        let mut last = None;
+        for i in 0..200 {
+            let heading = if i < 100 { 179.0 } else { -179.0 };
+            last = f
+                .reading(at(0.0, heading), 50.02 + i as f64 / 100.0)
+                .or(last);
+        }
+        let turned = last.unwrap().pose.yaw_deg;
+        assert!(
+            (turned - 2.0).abs() < 0.2,
+            "179° to -179° reads as {turned}°"
         );
     }
 

@@ -152,13 +152,16 @@ impl TrackerStatus {
     }
 }
 
+/// Wakes whoever follows the poses (the designer); must not block.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
 /// Where the listener's poses go: the designer's pose queue and its wake-up.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct PoseSink {
     /// The poses, newest last.
     pub poses: Sender<Tracked>,
-    /// Woken after each pose (the designer's event channel).
-    pub wake: Sender<()>,
+    /// Called after each pose.
+    pub wake: Wake,
 }
 
 /// The designer's end of a [`PoseSink`].
@@ -337,7 +340,7 @@ impl Run {
             // The designer has stopped: nobody to follow for.
             Err(TrySendError::Disconnected(_)) => {}
         }
-        let _ = self.sink.wake.try_send(());
+        (self.sink.wake)();
     }
 }
 
@@ -350,19 +353,39 @@ pub struct Tracker {
     poses: Receiver<Tracked>,
     on: AtomicBool,
     running: Mutex<Option<(TrackingSettings, Listener)>>,
+    /// The pose the design last followed, so that a designer started by a new activation
+    /// follows it too (a still head sends nothing new).
+    followed: Mutex<Option<Tracked>>,
 }
 
 impl Tracker {
-    /// A tracker that is off; its poses will wake whoever holds `wake`'s receiver.
-    pub fn new(wake: Sender<()>) -> Self {
+    /// A tracker that is off; `wake` is called after each pose (it must not block).
+    pub fn new(wake: impl Fn() + Send + Sync + 'static) -> Self {
         let (poses, receiver) = pose_channel();
         Self {
             status: Arc::default(),
-            sink: PoseSink { poses, wake },
+            sink: PoseSink {
+                poses,
+                wake: Arc::new(wake),
+            },
             poses: receiver,
             on: AtomicBool::new(false),
             running: Mutex::new(None),
+            followed: Mutex::new(None),
         }
+    }
+
+    /// The newest pose to follow: the newest that arrived, else the one last followed
+    /// (`None` while the tracker is off). Designer threads only.
+    pub fn newest(&self) -> Option<Tracked> {
+        let mut followed = self.followed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(newest) = self.poses.try_iter().last() {
+            *followed = Some(newest);
+        }
+        if !self.is_on() {
+            *followed = None;
+        }
+        *followed
     }
 
     /// Listens as `settings` say: starts, stops or moves to another port (a port that cannot
@@ -386,7 +409,7 @@ impl Tracker {
             self.status.set_error(None);
         }
         // Whatever the design followed may have changed.
-        let _ = self.sink.wake.try_send(());
+        (self.sink.wake)();
     }
 
     /// Stops listening (deactivation).
@@ -412,10 +435,5 @@ impl Tracker {
     /// What the tracker has seen.
     pub fn status(&self) -> StatusSnapshot {
         self.status.snapshot()
-    }
-
-    /// The poses, for the designer (it follows the newest).
-    pub fn poses(&self) -> Receiver<Tracked> {
-        self.poses.clone()
     }
 }

@@ -9,6 +9,7 @@ use crate::design::filters::chain::{Design, DesignInput};
 use crate::design::model::geometry::Geometry;
 use crate::design::model::plant::Plant;
 use crate::design::worker::design_checked;
+use crate::params::Float;
 
 /// Sideways positions of the grid, metres: −30 to +30 cm in 5 cm steps.
 pub const X_STEPS_M: [f64; 13] = [
@@ -27,6 +28,8 @@ pub const Y_FACTORS: [f64; 13] = [
 pub struct SweetSpot {
     /// Sideways positions, centimetres from the drivers' axis, positive to the right.
     pub x_cm: Vec<f64>,
+    /// Where the nominal listener sits sideways, centimetres.
+    pub nominal_x_cm: f64,
     /// Distances from the drivers, metres.
     pub y_m: Vec<f64>,
     /// With the design for the nominal listener.
@@ -51,7 +54,12 @@ pub fn sweet_spot(input: &DesignInput, plant: &dyn Plant) -> SweetSpot {
         distance_m: y_m,
         ..nominal
     };
-    let y_m: Vec<f64> = Y_FACTORS.iter().map(|f| f * nominal.distance_m).collect();
+    // Within the distances the parameters (and so the following designs) can take.
+    let distances = Float::Distance.spec();
+    let y_m: Vec<f64> = Y_FACTORS
+        .iter()
+        .map(|f| (f * nominal.distance_m).clamp(distances.min as f64, distances.max as f64))
+        .collect();
     let heard = |made: &Design, g: &Geometry| {
         plant
             .check(g)
@@ -78,6 +86,7 @@ pub fn sweet_spot(input: &DesignInput, plant: &dyn Plant) -> SweetSpot {
     };
     SweetSpot {
         x_cm: X_STEPS_M.iter().map(|x| x * 100.0).collect(),
+        nominal_x_cm: nominal.offset_m * 100.0,
         fixed_db: y_m.iter().map(|&y| row(y, false)).collect(),
         following_db: y_m.iter().map(|&y| row(y, true)).collect(),
         y_m,

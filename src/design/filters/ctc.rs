@@ -418,9 +418,11 @@ const RATIO_TOLERANCE_DB: f64 = 1e-4;
 /// How far below the gain cap the capped solution may be, as a fraction of it.
 const GAIN_TOLERANCE: f64 = 1e-6;
 
-/// The boundary between `holding` (where `value` ≥ 0) and `failing` (where it is negative or
-/// no solution exists) in log β: the Illinois method while both ends have values, bisection
-/// when a solve fails. Returns the holding end once its value is within `tolerance` of the
+/// The boundary between `holding` (where `value` ≥ 0) and `failing` (where it is negative,
+/// not a number, or no solution exists) in log β: the Illinois method (regula falsi whose
+/// kept end has its value halved each time it is kept again, so both ends close in) while
+/// both ends have finite values, bisection otherwise or when the interpolation would land
+/// within 1 % of an end. Returns the holding end once its value is within `tolerance` of the
 /// boundary, or the bracket narrower than [`BRACKET_TOLERANCE`].
 fn boundary(
     holding: &(f64, Option<Candidate>),
@@ -429,36 +431,47 @@ fn boundary(
     tolerance: f64,
     eval: impl Fn(f64) -> Option<Candidate>,
 ) -> Option<(f64, Candidate)> {
+    let finite = |v: f64| v.is_finite().then_some(v);
     let mut hold = (holding.0, holding.1?);
+    // The holding end's value (to stop on) and the values the interpolation uses (halved
+    // while an end is kept).
     let mut h_value = value(&hold.1);
-    let mut fail = (failing.0, failing.1.as_ref().map(&value));
-    // Illinois: an end kept twice in a row has its value halved, so both ends converge.
-    let mut kept_hold = 0;
-    let mut kept_fail = 0;
+    let mut h_weight = h_value;
+    let mut fail = (failing.0, failing.1.as_ref().map(&value).and_then(finite));
+    // Which end the last step replaced, to halve the other when it is kept again.
+    let mut last_replaced_hold = None;
     for _ in 0..MAX_BOUNDARY_STEPS {
         if h_value <= tolerance || (fail.0 - hold.0).abs() < BRACKET_TOLERANCE {
             break;
         }
+        let mid = 0.5 * (hold.0 + fail.0);
         let next = match fail.1 {
-            Some(f_value) if f_value < 0.0 => {
-                let scale_h = if kept_hold >= 2 { 0.5 } else { 1.0 };
-                let scale_f = if kept_fail >= 2 { 0.5 } else { 1.0 };
-                let (vh, vf) = (h_value * scale_h, f_value * scale_f);
-                hold.0 + (fail.0 - hold.0) * vh / (vh - vf)
+            Some(f_weight) if f_weight < 0.0 && h_weight.is_finite() => {
+                let t = h_weight / (h_weight - f_weight);
+                if (0.01..=0.99).contains(&t) {
+                    hold.0 + (fail.0 - hold.0) * t
+                } else {
+                    mid
+                }
             }
-            _ => 0.5 * (hold.0 + fail.0),
+            _ => mid,
         };
         match eval(next) {
             Some(c) if value(&c) >= 0.0 => {
                 h_value = value(&c);
+                h_weight = h_value;
                 hold = (next, c);
-                kept_fail += 1;
-                kept_hold = 0;
+                if last_replaced_hold == Some(true) {
+                    fail.1 = fail.1.map(|v| 0.5 * v);
+                }
+                last_replaced_hold = Some(true);
             }
             c => {
-                fail = (next, c.as_ref().map(&value));
-                kept_hold += 1;
-                kept_fail = 0;
+                fail = (next, c.as_ref().map(&value).and_then(finite));
+                if last_replaced_hold == Some(false) {
+                    h_weight *= 0.5;
+                }
+                last_replaced_hold = Some(false);
             }
         }
     }
@@ -487,6 +500,37 @@ mod tests {
                 "{i}: {beta} vs {expected}"
             );
         }
+    }
+
+    /// A steep boundary (the review's case: 1 − 10^(5(0.5 − x)), crossing 0 at 0.5) is found
+    /// to the bracket tolerance, holding side, as bisection would.
+    #[test]
+    fn the_boundary_search_closes_in_on_a_steep_function() {
+        let candidate = |x: f64| Candidate {
+            filters: [C64::new(x, 0.0); MAX_DRIVERS],
+            ratio: 1.0,
+            gain: 1.0,
+        };
+        let f = |c: &Candidate| 1.0 - 10f64.powf(5.0 * (0.5 - c.filters[0].re));
+        let solves = std::cell::Cell::new(0);
+        let eval = |x: f64| {
+            solves.set(solves.get() + 1);
+            Some(candidate(x))
+        };
+        let (x, _) = boundary(
+            &(1.0, Some(candidate(1.0))),
+            &(0.0, Some(candidate(0.0))),
+            f,
+            1e-9,
+            eval,
+        )
+        .unwrap();
+        assert!(
+            x >= 0.5 && x - 0.5 < 2.0 * BRACKET_TOLERANCE,
+            "{x} after {} solves",
+            solves.get()
+        );
+        assert!(solves.get() <= 20, "{} solves", solves.get());
     }
 
     /// The pair's closed-form solve and the general elimination agree.
