@@ -59,6 +59,8 @@ enum View {
     BeamMap,
     /// The beam's polar pattern at one frequency.
     Polar,
+    /// Separation over listener positions, fixed and following.
+    SweetSpot,
 }
 
 /// Frequencies the polar view offers, Hz.
@@ -142,15 +144,18 @@ impl NiceEguiApp for SoundstageEditor {
         // The plots listen with the head the filters are designed for; while it cannot serve
         // (the designer says why), with the sphere the last good design fell back to.
         let (plant, _) = self.plants.serving(&self.params.head_choice(), &geometry);
-        self.analyses.request(
-            DesignInput {
-                settings,
-                outputs,
-                sample_rate,
-            },
-            plant,
-            move || ctx.request_repaint(),
-        );
+        let input = DesignInput {
+            settings,
+            outputs,
+            sample_rate,
+        };
+        if self.view == View::SweetSpot {
+            let ctx = ctx.clone();
+            self.analyses
+                .request_sweet_spot(input, plant.clone(), move || ctx.request_repaint());
+        }
+        self.analyses
+            .request(input, plant, move || ctx.request_repaint());
         self.browser.show(ui.ctx(), &self.params);
         let setter = gui.param_setter();
         ResizableWindow::new("soundstage-editor")
@@ -311,7 +316,25 @@ impl SoundstageEditor {
         let analysis = self.analyses.latest();
         let beam = analysis.as_ref().is_some_and(|a| a.beam.is_ok());
         let geometry_height = (size.y * 0.34).clamp(120.0, 240.0);
-        plots::geometry(ui, vec2(size.x, geometry_height), &settings, outputs, beam);
+        // The tracked head, where the designer last designed for it.
+        let tracked = self
+            .shared
+            .summary()
+            .filter(|_| self.tracker.is_on())
+            .map(|s| plots::TrackedHead {
+                x_m: s.pose[0],
+                y_m: s.pose[1],
+                yaw_deg: s.pose[2],
+                separation_db: s.separation_db,
+            });
+        plots::geometry(
+            ui,
+            vec2(size.x, geometry_height),
+            &settings,
+            outputs,
+            beam,
+            tracked.as_ref(),
+        );
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             for (view, name, help) in [
@@ -319,6 +342,7 @@ impl SoundstageEditor {
                 (View::Ears, "Ear responses", "What each ear receives from a left-only input"),
                 (View::BeamMap, "Beam map", "The centre beam over azimuth and frequency (driver lines)"),
                 (View::Polar, "Polar", "The centre beam's pattern at one frequency (driver lines)"),
+                (View::SweetSpot, "Sweet spot", "Separation over listener positions: the fixed design, and a design that follows the listener (head tracking)"),
             ] {
                 if ui.selectable_label(self.view == view, name).on_hover_text(help).clicked() {
                     self.view = view;
@@ -341,6 +365,13 @@ impl SoundstageEditor {
             return;
         };
         match self.view {
+            View::SweetSpot => match self.analyses.sweet_spot() {
+                Some(map) if settings.mode != crate::design::config::settings::Mode::Headphones => {
+                    plots::sweet_spot_map(ui, plot, &map, tracked.as_ref())
+                }
+                Some(_) => plots::unavailable(ui, plot, "Sweet spot", "headphones have none"),
+                None => plots::unavailable(ui, plot, "Sweet spot", "computing…"),
+            },
             View::Cancellation => plots::cancellation(ui, plot, &a),
             View::Ears => plots::ear_responses(ui, plot, &a),
             View::BeamMap | View::Polar => {
@@ -448,6 +479,7 @@ fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, 
         Float::Distance,
         Float::VirtualAngle,
         Float::Offset,
+        Float::Yaw,
     ] {
         ui.add(Slider::new(
             params.float(f),

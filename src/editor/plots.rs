@@ -5,6 +5,7 @@
 use super::theme;
 use crate::design::config::settings::{Mode, Settings};
 use crate::design::evaluate::analysis::{Analysis, BEAM_AZIMUTHS};
+use crate::design::evaluate::sweet_spot::{SweetSpot, Y_FACTORS};
 use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M, EAR_AZIMUTH_DEG};
 use egui::{pos2, vec2, Align2, Color32, FontId, Pos2, Rect, Shape, Stroke, StrokeKind, Ui};
 
@@ -463,7 +464,14 @@ pub fn beam_polar(ui: &mut Ui, size: egui::Vec2, a: &Analysis, freq_hz: f64) {
 ///
 /// NOTE: long because it is one drawing, in painting order: scale, drivers, listener,
 /// virtual speakers, beam lobe, labels.
-pub fn geometry(ui: &mut Ui, size: egui::Vec2, settings: &Settings, outputs: usize, beam: bool) {
+pub fn geometry(
+    ui: &mut Ui,
+    size: egui::Vec2,
+    settings: &Settings,
+    outputs: usize,
+    beam: bool,
+    tracked: Option<&TrackedHead>,
+) {
     let (outer, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter_at(outer);
     painter.rect_filled(outer, 4.0, theme::PANEL);
@@ -490,6 +498,7 @@ pub fn geometry(ui: &mut Ui, size: egui::Vec2, settings: &Settings, outputs: usi
             (head.0 - radius, head.1 + radius),
             (head.0 + radius, head.1 - radius),
         ])
+        .chain(tracked.map(|t| (t.x_m, t.y_m)))
         .chain(if settings.mode == Mode::Binaural {
             Vec::new()
         } else {
@@ -557,26 +566,222 @@ pub fn geometry(ui: &mut Ui, size: egui::Vec2, settings: &Settings, outputs: usi
             theme::TEXT,
         );
     }
-    let h = to_screen(head);
     let r = (radius as f32 * scale).max(8.0);
-    painter.circle(h, r, theme::PANEL_LIGHT, Stroke::new(2.0, theme::TEXT));
-    // Nose towards the drivers (−y), ears at ±100° from it.
-    painter.line_segment(
-        [h + vec2(0.0, -r), h + vec2(0.0, -r - 6.0)],
-        Stroke::new(2.0, theme::TEXT),
+    draw_head(
+        &painter,
+        to_screen(head),
+        r,
+        settings.yaw_deg,
+        theme::PANEL_LIGHT,
+        theme::TEXT,
     );
-    for side in [-1.0f32, 1.0] {
-        let a = (EAR_AZIMUTH_DEG as f32).to_radians() * side;
-        painter.circle_filled(h + r * vec2(a.sin(), -a.cos()), 3.0, theme::TEXT);
+    if let Some(t) = tracked {
+        let h = to_screen((t.x_m, t.y_m));
+        draw_head(
+            &painter,
+            h,
+            r,
+            t.yaw_deg,
+            theme::ACCENT.gamma_multiply(0.25),
+            theme::ACCENT,
+        );
+        let separation = t
+            .separation_db
+            .map_or("no canceller".into(), |db| format!("{db:.1} dB predicted"));
+        painter.text(
+            h + vec2(r + 6.0, 0.0),
+            Align2::LEFT_CENTER,
+            format!("tracked · {separation}"),
+            font.clone(),
+            theme::ACCENT,
+        );
     }
     painter.text(
         outer.left_bottom() + vec2(8.0, -6.0),
         Align2::LEFT_BOTTOM,
         format!(
-            "{outputs} drivers, {:.0} cm apart · listener at {:.2} m, {:+.0} cm",
+            "{outputs} drivers, {:.0} cm apart · listener at {:.2} m, {:+.0} cm, {:+.0}°",
             settings.spacing_m * 100.0,
             settings.distance_m,
-            settings.offset_m * 100.0
+            settings.offset_m * 100.0,
+            settings.yaw_deg
+        ),
+        font,
+        theme::TEXT_DIM,
+    );
+}
+
+/// Where the tracker has the listener's head, as the designer last designed for it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackedHead {
+    /// Sideways, metres (the sign of `offset`).
+    pub x_m: f64,
+    /// Distance from the drivers, metres.
+    pub y_m: f64,
+    /// Head turn, degrees (+ = to its own left).
+    pub yaw_deg: f64,
+    /// The separation its design predicts at this pose (300 Hz–6 kHz, worse side), dB; none
+    /// in headphone mode.
+    pub separation_db: Option<f64>,
+}
+
+/// A head seen from above at `centre`, radius `r` pixels, turned `yaw_deg` (+ = to its own
+/// left, counter-clockwise on screen with the drivers at the top): outline, nose and ears.
+fn draw_head(
+    painter: &egui::Painter,
+    centre: Pos2,
+    r: f32,
+    yaw_deg: f64,
+    fill: Color32,
+    line: Color32,
+) {
+    painter.circle(centre, r, fill, Stroke::new(2.0, line));
+    // Facing the drivers (up on screen) at yaw 0; the listener's left is the screen's right
+    // (the listener faces the viewer's top), so a turn to the left turns the nose right.
+    let facing = (yaw_deg as f32).to_radians();
+    let at = |a: f32| vec2(a.sin(), -a.cos());
+    painter.line_segment(
+        [centre + r * at(facing), centre + (r + 6.0) * at(facing)],
+        Stroke::new(2.0, line),
+    );
+    for side in [-1.0f32, 1.0] {
+        let a = facing + (EAR_AZIMUTH_DEG as f32).to_radians() * side;
+        painter.circle_filled(centre + r * at(a), 3.0, line);
+    }
+}
+
+/// Separation range of the sweet-spot map's colours, dB (dark at 0, bright at the top).
+const SWEET_SPOT_RANGE_DB: f64 = 25.0;
+
+/// The sweet-spot map: predicted separation over listener positions, for the fixed design
+/// and for a design that follows the listener, side by side, with the nominal listener (and
+/// the tracked head, when there is one) marked. The same map as the report's
+/// `sweet_spot.png`.
+pub fn sweet_spot_map(
+    ui: &mut Ui,
+    size: egui::Vec2,
+    map: &SweetSpot,
+    tracked: Option<&TrackedHead>,
+) {
+    let (outer, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(outer);
+    painter.rect_filled(outer, 4.0, theme::PANEL);
+    let font = FontId::proportional(11.0);
+    let (cols, rows) = (map.x_cm.len(), map.y_m.len());
+    if cols < 2 || rows < 2 {
+        return;
+    }
+    let (x_lo, x_hi) = (map.x_cm[0], map.x_cm[cols - 1]);
+    let (y_lo, y_hi) = (map.y_m[0], map.y_m[rows - 1]);
+    let half = (outer.width() - 24.0) / 2.0;
+    for (panel, (grid, title)) in [
+        (&map.fixed_db, "fixed design"),
+        (&map.following_db, "following the listener"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let area = Rect::from_min_size(
+            outer.min + vec2(36.0 + panel as f32 * (half + 8.0), 22.0),
+            vec2(half - 36.0, outer.height() - 60.0),
+        );
+        let (cw, ch) = (area.width() / cols as f32, area.height() / rows as f32);
+        for (row, values) in grid.iter().enumerate() {
+            for (col, v) in values.iter().enumerate() {
+                let cell = Rect::from_min_size(
+                    area.min + vec2(col as f32 * cw, row as f32 * ch),
+                    vec2(cw + 0.5, ch + 0.5),
+                );
+                let colour = v.map_or(theme::PANEL_LIGHT, |db| {
+                    theme::heat((db / SWEET_SPOT_RANGE_DB).clamp(0.0, 1.0) as f32)
+                });
+                painter.rect_filled(cell, 0.0, colour);
+                if let Some(db) = v {
+                    if cw > 26.0 && ch > 12.0 {
+                        painter.text(
+                            cell.center(),
+                            Align2::CENTER_CENTER,
+                            format!("{db:.0}"),
+                            FontId::proportional(9.0),
+                            Color32::BLACK,
+                        );
+                    }
+                }
+            }
+        }
+        let to_screen = |x_cm: f64, y_m: f64| {
+            pos2(
+                area.left()
+                    + ((x_cm - x_lo) / (x_hi - x_lo)) as f32 * (area.width() - cw)
+                    + cw / 2.0,
+                area.top()
+                    + ((y_m - y_lo) / (y_hi - y_lo)) as f32 * (area.height() - ch)
+                    + ch / 2.0,
+            )
+        };
+        painter.text(
+            area.center_top() - vec2(0.0, 4.0),
+            Align2::CENTER_BOTTOM,
+            title,
+            font.clone(),
+            theme::TEXT,
+        );
+        for off_cm in [-10.0, -5.0, 5.0, 10.0] {
+            let x = to_screen(map.nominal_x_cm + off_cm, y_lo).x;
+            painter.line_segment(
+                [pos2(x, area.top()), pos2(x, area.bottom())],
+                Stroke::new(1.0, theme::TEXT_DIM.gamma_multiply(0.5)),
+            );
+        }
+        let nominal_row = Y_FACTORS.iter().position(|&f| f == 1.0).unwrap_or(rows / 2);
+        let nominal_y = map.y_m[nominal_row.min(rows - 1)];
+        painter.circle_stroke(
+            to_screen(map.nominal_x_cm, nominal_y),
+            5.0,
+            Stroke::new(2.0, theme::TEXT),
+        );
+        if let Some(t) = tracked {
+            painter.circle_stroke(
+                to_screen(t.x_m * 100.0, t.y_m),
+                5.0,
+                Stroke::new(2.0, theme::ACCENT),
+            );
+        }
+        painter.text(
+            area.left_bottom() + vec2(0.0, 3.0),
+            Align2::LEFT_TOP,
+            format!("{x_lo:+.0} cm"),
+            font.clone(),
+            theme::TEXT_DIM,
+        );
+        painter.text(
+            area.right_bottom() + vec2(0.0, 3.0),
+            Align2::RIGHT_TOP,
+            format!("{x_hi:+.0} cm"),
+            font.clone(),
+            theme::TEXT_DIM,
+        );
+        painter.text(
+            area.left_top() - vec2(3.0, 0.0),
+            Align2::RIGHT_TOP,
+            format!("{y_lo:.1} m"),
+            font.clone(),
+            theme::TEXT_DIM,
+        );
+        painter.text(
+            area.left_bottom() - vec2(3.0, 0.0),
+            Align2::RIGHT_BOTTOM,
+            format!("{y_hi:.1} m"),
+            font.clone(),
+            theme::TEXT_DIM,
+        );
+    }
+    painter.text(
+        outer.center_bottom() - vec2(0.0, 4.0),
+        Align2::CENTER_BOTTOM,
+        format!(
+            "separation, dark 0 to bright {SWEET_SPOT_RANGE_DB:.0} dB · ring: nominal listener, \
+             blue: tracked head · lines ±5, ±10 cm"
         ),
         font,
         theme::TEXT_DIM,

@@ -2,7 +2,9 @@
 //! designer thread) and level meters (from the audio thread, only while the editor is open).
 
 use crate::design::config::settings::Mode;
+use crate::design::evaluate::metrics::SEPARATION_BAND;
 use crate::design::filters::chain::Design;
+use crate::design::filters::ctc::CtcDesign;
 use crate::dsp::meters::Meters;
 use atomic_float::AtomicF32;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +30,12 @@ pub struct DesignSummary {
     pub sample_rate: f64,
     /// Whether the layout has a centre beam (three drivers or more).
     pub beam_available: bool,
+    /// The listener designed for: sideways and distance, metres, and yaw, degrees (a tracked
+    /// head's pose while tracking).
+    pub pose: [f64; 3],
+    /// The separation the design predicts at that pose (300 Hz–6 kHz, worse side), dB; none
+    /// without a canceller.
+    pub separation_db: Option<f64>,
 }
 
 impl DesignSummary {
@@ -41,8 +49,29 @@ impl DesignSummary {
             latency_samples: design.filters.layout.latency(),
             sample_rate: design.input.sample_rate,
             beam_available: design.beam.available(),
+            pose: {
+                let s = &design.input.settings;
+                [s.offset_m, s.distance_m, s.yaw_deg]
+            },
+            separation_db: design.mode.ctc().and_then(predicted_separation_db),
         }
     }
+}
+
+/// The separation a canceller reaches on its design plant, averaged in dB over
+/// [`SEPARATION_BAND`], the worse of the two sides.
+fn predicted_separation_db(ctc: &CtcDesign) -> Option<f64> {
+    let (lo, hi) = SEPARATION_BAND;
+    let mut sums = [0.0; 2];
+    let mut count = 0usize;
+    for (f, achieved) in ctc.freqs.iter().zip(&ctc.achieved_db) {
+        if (lo..=hi).contains(f) {
+            sums[0] += achieved[0];
+            sums[1] += achieved[1];
+            count += 1;
+        }
+    }
+    (count > 0).then(|| sums[0].min(sums[1]) / count as f64)
 }
 
 impl std::fmt::Display for DesignSummary {
