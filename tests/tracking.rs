@@ -188,6 +188,7 @@ fn the_listener_takes_poses_drops_what_is_not_one_and_survives_a_flood() {
         enabled: true,
         port,
         all_interfaces: false,
+        invert_yaw: false,
     };
     let listener = Listener::start(settings, PoseSink { poses, wake }, status.clone()).unwrap();
     let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -286,4 +287,60 @@ fn the_listener_takes_poses_drops_what_is_not_one_and_survives_a_flood() {
     assert!(!status.snapshot().listening);
     // The port is free again.
     std::net::UdpSocket::bind(("127.0.0.1", port)).expect("the port was freed");
+}
+
+/// "Invert yaw" turns a tracker's yaw round (a tracker set up for the IEM SceneRotator) and
+/// leaves our own `/soundstage/pose` as it is.
+#[test]
+fn inverting_yaw_turns_a_trackers_yaw_and_not_our_own_pose() {
+    use rosc::{encoder, OscMessage, OscPacket, OscType};
+    use soundstage::tracking::listener::{
+        pose_channel, Listener, PoseSink, TrackerStatus, TrackingSettings,
+    };
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let osc = |addr: &str, args: [f32; 3]| {
+        encoder::encode(&OscPacket::Message(OscMessage {
+            addr: addr.into(),
+            args: args.into_iter().map(OscType::Float).collect(),
+        }))
+        .unwrap()
+    };
+    let yaw_followed = |invert_yaw: bool, packet: &[u8]| {
+        let port = free_port();
+        let (poses, received) = pose_channel();
+        let settings = TrackingSettings {
+            enabled: true,
+            port,
+            all_interfaces: false,
+            invert_yaw,
+        };
+        let sink = PoseSink {
+            poses,
+            wake: Arc::new(|| {}),
+        };
+        let _listener =
+            Listener::start(settings, sink, Arc::new(TrackerStatus::default())).unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            sender.send_to(packet, ("127.0.0.1", port)).unwrap();
+            if let Ok(tracked) = received.recv_timeout(Duration::from_millis(20)) {
+                break tracked.pose.yaw_deg;
+            }
+            assert!(Instant::now() < deadline, "no pose came");
+        }
+    };
+    let ypr = osc("/ypr", [12.0, 0.0, 0.0]);
+    let (plain, inverted) = (yaw_followed(false, &ypr), yaw_followed(true, &ypr));
+    assert!(
+        plain > 5.0 && inverted < -5.0,
+        "/ypr 12°: {plain:.1}° plain, {inverted:.1}° inverted"
+    );
+    let own = osc("/soundstage/pose", [0.0, 1.0, 12.0]);
+    let (plain, inverted) = (yaw_followed(false, &own), yaw_followed(true, &own));
+    assert!(
+        plain > 5.0 && inverted > 5.0,
+        "/soundstage/pose 12°: {plain:.1}° plain, {inverted:.1}° inverted"
+    );
 }

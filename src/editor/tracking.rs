@@ -34,8 +34,15 @@ pub fn tracker_controls(ui: &mut egui::Ui, params: &SoundstageParams, tracker: &
             tracker.centre();
         }
     });
-    ui.checkbox(&mut settings.all_interfaces, "Accept from other machines")
-        .on_hover_text("Listen on every network interface, not only this computer (a phone)");
+    ui.horizontal(|ui| {
+        ui.checkbox(&mut settings.all_interfaces, "Accept from other machines")
+            .on_hover_text("Listen on every network interface, not only this computer (a phone)");
+        ui.checkbox(&mut settings.invert_yaw, "Invert yaw")
+            .on_hover_text(
+                "For a tracker set up for the IEM SceneRotator, which turns the scene against the \
+             head: its yaw has the opposite sign of SPARTA's and ours",
+            );
+    });
     if settings != before {
         params.set_tracking(settings);
     }

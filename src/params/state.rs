@@ -305,7 +305,8 @@ mod tests {
             TrackingSettings {
                 enabled: true,
                 port: 9100,
-                all_interfaces: false
+                all_interfaces: false,
+                invert_yaw: false,
             }
         );
     }

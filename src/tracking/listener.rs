@@ -40,6 +40,11 @@ pub struct TrackingSettings {
     /// Whether to listen on every network interface instead of this machine only (a tracker
     /// on a phone or another computer).
     pub all_interfaces: bool,
+    /// Whether a tracker's yaw turns the other way round: trackers set up for a scene
+    /// rotator that turns the scene against the head (the IEM SceneRotator) send yaw with the
+    /// opposite sign of SPARTA's and ours. Our own `/soundstage/pose` is never inverted.
+    #[serde(default)]
+    pub invert_yaw: bool,
 }
 
 impl Default for TrackingSettings {
@@ -48,6 +53,7 @@ impl Default for TrackingSettings {
             enabled: false,
             port: DEFAULT_PORT,
             all_interfaces: false,
+            invert_yaw: false,
         }
     }
 }
@@ -214,6 +220,7 @@ impl Listener {
                     status: status.clone(),
                     follower: Follower::default(),
                     pending: None,
+                    invert_yaw: settings.invert_yaw,
                 }
                 .run(&stop_flag, &centre_flag);
                 status.listening.store(false, Ordering::Relaxed);
@@ -248,6 +255,8 @@ struct Run {
     follower: Follower,
     /// A pose the full queue refused, offered again until taken (it is the newest).
     pending: Option<Tracked>,
+    /// See [`TrackingSettings::invert_yaw`].
+    invert_yaw: bool,
 }
 
 impl Run {
@@ -316,6 +325,11 @@ impl Run {
     }
 
     fn take(&mut self, reading: Reading) {
+        let reading = if self.invert_yaw {
+            reading.yaw_inverted()
+        } else {
+            reading
+        };
         let now = self.now();
         let followed = self.follower.reading(reading, now);
         self.hand_on(followed);

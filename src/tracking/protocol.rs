@@ -84,6 +84,22 @@ pub enum Reading {
     Centre,
 }
 
+impl Reading {
+    /// The reading of a tracker whose yaw turns the other way (see
+    /// `TrackingSettings::invert_yaw`): a tracker's yaw negated; positions, our own
+    /// `/soundstage/pose` and "Centre" unchanged.
+    pub fn yaw_inverted(self) -> Self {
+        match self {
+            Reading::Tracker(p) => Reading::Tracker(Pose {
+                yaw_deg: -p.yaw_deg,
+                ..p
+            }),
+            Reading::Yaw(yaw_deg) => Reading::Yaw(-yaw_deg),
+            other => other,
+        }
+    }
+}
+
 /// Parses one datagram: its protocol and what it says, or `None` if it is not a pose.
 /// A 48-byte OSC message could also read as six doubles: it is tried as OSC first (OSC
 /// always starts with `/` or `#bundle`), and as opentrack if it is not a pose.
