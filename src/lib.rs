@@ -148,7 +148,7 @@ impl Plugin for Soundstage {
         let (plant, problem) =
             plants.serving(&self.params.head_choice(), &settings.geometry(outputs));
         self.shared.set_active(outputs, sample_rate);
-        let (first, problem) = match design_checked(&input, plant.as_ref()) {
+        let (first, problem) = match design_checked(&input, plant.as_ref(), None) {
             Ok(first) => {
                 self.shared.publish(&first);
                 (first.filters, problem)

@@ -9,6 +9,8 @@
 //! checked for allocations by the framework (a violation aborts the test).
 
 mod clack;
+#[path = "common/threads.rs"]
+mod threads;
 
 // Only the SOFA writer of the shared test helpers: the rest installs a counting global
 // allocator, which a build with `assert_process_allocs` (whose own allocator checks the
@@ -643,6 +645,70 @@ fn switching_figures(
     click_figures(&switched, &outs, 24_000..len - 2048)
 }
 
+/// Automation lanes are a tracker too: the listener's offset (±10 cm) and yaw (±15°) moving
+/// continuously, one value per 480-sample block as many hosts send it, played in real time
+/// so that the designer follows pose after pose. The output stays between the steady states
+/// of the poses it moves through: no click.
+#[test]
+fn a_continuously_moving_listener_is_followed_without_a_click() {
+    let mut session = Session::new();
+    let offset = session.param("Listener offset");
+    let yaw = session.param("Listener yaw");
+    let layout = session.select(2);
+    let len = 3 * 48_000;
+    let input = tone_on_a_floor(len);
+    let mut run = |events: Vec<(usize, ClapId, f64)>| {
+        let job = Job {
+            input: input.clone(),
+            blocks: vec![480],
+            events,
+            realtime: true,
+        };
+        session.run(&layout, 48_000.0, &job).1
+    };
+    let pose = |at: usize, x_cm: f64, yaw_deg: f64| {
+        [
+            (at, offset.id, clap_value("Listener offset", x_cm)),
+            (at, yaw.id, clap_value("Listener yaw", yaw_deg)),
+        ]
+    };
+    let corners = [
+        (-10.0, -15.0),
+        (-10.0, 15.0),
+        (0.0, 0.0),
+        (10.0, -15.0),
+        (10.0, 15.0),
+    ];
+    let steady: Vec<Vec<Vec<f32>>> = corners
+        .iter()
+        .map(|&(x, y)| run(pose(0, x, y).to_vec()))
+        .collect();
+    let moving: Vec<(usize, ClapId, f64)> = (0..len)
+        .step_by(480)
+        .flat_map(|at| {
+            let t = at as f64 / 48_000.0;
+            let x = 10.0 * (std::f64::consts::TAU * 0.4 * t).sin();
+            let y = 15.0 * (std::f64::consts::TAU * 0.3 * t).sin();
+            pose(at, x, y)
+        })
+        .collect();
+    let moved = run(moving);
+    let differs = moved[0]
+        .iter()
+        .zip(&steady[2][0])
+        .skip(48_000)
+        .any(|(a, b)| (a - b).abs() > 1e-3);
+    assert!(differs, "the moving pose changes what comes out");
+    let outs: Vec<&[Vec<f32>]> = steady.iter().map(|o| o.as_slice()).collect();
+    let (step, excess) = click_figures(&moved, &outs, 24_000..len - 2048);
+    println!("offset ±10 cm and yaw ±15° moving: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
+    assert!(step <= 1.25, "a moving pose clicks: step {step:.2}x");
+    assert!(
+        excess <= 6.0,
+        "a moving pose clicks: {excess:.1} dB broadband"
+    );
+}
+
 /// The headphone preview and bypass, switched during playback, crossfade without a click.
 #[test]
 fn switching_the_headphone_preview_or_bypass_during_playback_does_not_click() {
@@ -941,22 +1007,6 @@ fn tracker_poses_sent_over_udp_steer_the_design_like_the_same_pose_as_parameters
     }
 }
 
-/// CPU seconds the thread named `name` (as the system truncates it) has used, if it runs.
-fn thread_cpu_s(name: &str) -> Option<f64> {
-    std::fs::read_dir("/proc/self/task")
-        .ok()?
-        .flatten()
-        .find(|task| {
-            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
-        })
-        .and_then(|task| {
-            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
-            let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-            let ticks = fields[11].parse::<f64>().ok()? + fields[12].parse::<f64>().ok()?;
-            Some(ticks / 100.0)
-        })
-}
-
 /// Width and gain play at audio rate: automating them, block after block in real time, must
 /// leave the designer asleep (it designs for the pose and the design parameters, not for
 /// every setting), not redesigning and crossfading without end.
@@ -985,11 +1035,11 @@ fn automating_width_and_gain_leaves_the_designer_asleep() {
         s.spawn(|| {
             // The designer's CPU time from one second in (after the first designs) to the end.
             std::thread::sleep(std::time::Duration::from_secs(1));
-            let start = thread_cpu_s("soundstage-desi");
+            let start = threads::thread_cpu_s("soundstage-desi");
             let begun = std::time::Instant::now();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(20));
-                if let (Some(a), Some(b)) = (start, thread_cpu_s("soundstage-desi")) {
+                if let (Some(a), Some(b)) = (start, threads::thread_cpu_s("soundstage-desi")) {
                     *designer.lock().unwrap() = Some((b - a) / begun.elapsed().as_secs_f64());
                 }
             }

@@ -538,9 +538,12 @@ fn sweet_spot_holds(name: &str, map: &serde_json::Value, headphones: bool) {
     );
     let (nominal_y, nominal_x) = (4, 6);
     let nominal = fixed[nominal_y][nominal_x];
+    // At the nominal pose the following design is the fixed one, to the β search's
+    // tolerance (it starts from the fixed design's searches and may end closer in).
     assert!(
-        (following[nominal_y][nominal_x] - nominal).abs() < 1e-6,
-        "{name}"
+        (following[nominal_y][nominal_x] - nominal).abs() < 1e-3,
+        "{name}: following {:.5} dB, fixed {nominal:.5} dB",
+        following[nominal_y][nominal_x]
     );
     for (y, row) in following.iter().enumerate().take(7).skip(2) {
         for (f, cm) in row.iter().zip(&x_cm) {

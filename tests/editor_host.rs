@@ -5,11 +5,14 @@
 // The shared host: this test uses a part of it.
 #[allow(dead_code)]
 mod clack;
+#[path = "common/threads.rs"]
+mod threads;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clack::*;
+use threads::threads;
 
 /// Editor windows opened and closed, alternating 1× and 2× scale.
 const CYCLES: usize = 50;
@@ -234,15 +237,3 @@ fn slope(samples: &[u64]) -> f64 {
 
 /// How long a joined thread may still be listed in /proc after destroy() returns.
 const EXIT_GRACE: Duration = Duration::from_millis(100);
-
-/// Names of this process's threads now, sorted (Linux), so that a failure says which one
-/// outlived the window.
-fn threads() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir("/proc/self/task")
-        .expect("/proc/self/task")
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .map(|name| name.trim_end().to_owned())
-        .collect();
-    names.sort();
-    names
-}

@@ -109,7 +109,13 @@ fn process_following(
     // The first pose must be designable: a head that cannot serve it is an error, as it is
     // for a static render; later poses it cannot serve keep the last design.
     let start = track.at(0.0);
-    let first = design_checked(&input(at(start)), plant)?;
+    let mut first = design_checked(&input(at(start)), plant, None)?;
+    // Each design starts its searches where the previous one's ended, as the plugin's
+    // designer does for a tracked head.
+    let mut search_start = first
+        .mode
+        .ctc_mut()
+        .map(|c| std::mem::take(&mut c.log_beta));
     let mut engine = Engine::new(Box::new(first.filters), sr, settings.controls());
     engine.settle_controls();
     let latency = engine.latency();
@@ -119,9 +125,9 @@ fn process_following(
         (sr, start),
         track,
         |pose| {
-            design_checked(&input(at(pose)), plant)
-                .ok()
-                .map(|d| Box::new(d.filters))
+            let mut made = design_checked(&input(at(pose)), plant, search_start.as_deref()).ok()?;
+            search_start = made.mode.ctc_mut().map(|c| std::mem::take(&mut c.log_beta));
+            Some(Box::new(made.filters))
         },
         |_| {},
     );

@@ -4,9 +4,11 @@
 //! retired. The audio thread never waits for it: its side of a parameter change is two
 //! atomic stores and, when the designer sleeps, the system call that wakes it (no lock).
 
-use crate::design::filters::chain::{design, Design, DesignInput};
+use crate::design::filters::chain::{design_from, Design, DesignInput};
 use crate::design::model::plant::Plant;
 use crate::design::DesignError;
+use crate::dsp::contract::FrameLayout;
+use crate::dsp::engine::CROSSFADE_FRAMES;
 use crate::dsp::handover::DesignerSide;
 use crate::dsp::processor::Processor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -94,6 +96,8 @@ struct Done {
     plant: Arc<dyn Plant>,
     /// The listener's pose designed for (a tracker moves it without a new generation).
     pose: [f64; 3],
+    /// Everything else designed for.
+    still: DesignInput,
 }
 
 /// The listener's pose in `input`: what a tracker changes between generations. (Comparing
@@ -102,6 +106,24 @@ struct Done {
 fn pose_of(input: &DesignInput) -> [f64; 3] {
     let s = &input.settings;
     [s.offset_m, s.distance_m, s.yaw_deg]
+}
+
+/// `input` with the listener at the origin: what stays the same while only the pose moves.
+fn without_pose(input: &DesignInput) -> DesignInput {
+    let mut still = *input;
+    still.settings.offset_m = 0.0;
+    still.settings.distance_m = 0.0;
+    still.settings.yaw_deg = 0.0;
+    still
+}
+
+/// How long the engine takes to fade to a new set at `sample_rate`: the shortest useful time
+/// between two designs for a moving listener. A design made sooner would wait behind the
+/// fade and be replaced by the next one unheard, so poses (a tracker's, or automation of the
+/// pose parameters) are designed at most this often; any other change at once.
+pub fn fade_period(sample_rate: f64) -> Duration {
+    let hop = FrameLayout::for_sample_rate(sample_rate).hop;
+    Duration::from_secs_f64((CROSSFADE_FRAMES * hop) as f64 / sample_rate.max(1.0))
 }
 
 /// A running designer thread; stopping it (drop) joins it.
@@ -131,17 +153,23 @@ pub enum Waited {
 
 /// Designs `input` for `plant`, or says why not: the plant cannot describe the geometry,
 /// the design panicked (caught here, so that no panic reaches a host callback), or it gave
-/// coefficients that are not finite numbers.
-pub fn design_checked(input: &DesignInput, plant: &dyn Plant) -> Result<Design, DesignError> {
+/// coefficients that are not finite numbers. `start` is where the canceller's searches begin
+/// (see [`design_from`]): the previous design's, when designs follow a moving listener.
+pub fn design_checked(
+    input: &DesignInput,
+    plant: &dyn Plant,
+    start: Option<&[[f64; 2]]>,
+) -> Result<Design, DesignError> {
     plant.check(&input.settings.geometry(input.outputs))?;
-    let made = catch_unwind(AssertUnwindSafe(|| design(input, plant))).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "no message".into());
-        DesignError::Panicked(message)
-    })?;
+    let made =
+        catch_unwind(AssertUnwindSafe(|| design_from(input, plant, start))).map_err(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            DesignError::Panicked(message)
+        })?;
     if made.filters.is_finite() {
         Ok(made)
     } else {
@@ -152,7 +180,9 @@ pub fn design_checked(input: &DesignInput, plant: &dyn Plant) -> Result<Design, 
 impl DesignWorker {
     /// Starts the thread. `source` says what to design now; the designer asks it whenever
     /// `events` is notified, and designs when the generation, the head or the input differs
-    /// from the last design's (`designed` at first). `on_design` sees every design before
+    /// from the last design's (`designed` at first); a move of the listener alone is designed
+    /// at most once per [`fade_period`], each design starting its searches where the last
+    /// one's ended (see [`design_from`]). `on_design` sees every design before
     /// its filters are sent (plots, diagnostics); `on_error` hears, once per change, why a
     /// design was not made (the last good filters keep playing), and after each design made
     /// on a stand-in, why. At most one new set waits for the audio thread: a newer design
@@ -178,9 +208,13 @@ impl DesignWorker {
                     generation: designed.generation,
                     plant: designed.plant,
                     pose: pose_of(&designed.input),
+                    still: without_pose(&designed.input),
                 };
                 let mut unsent = None;
                 let mut last_handover: Option<Instant> = None;
+                // Where the last design's canceller searches ended: the next starts there.
+                let mut start: Option<Vec<[f64; 2]>> = None;
+                let mut last_design: Option<Instant> = None;
                 while !stopping.load(Ordering::Acquire) {
                     woken.take();
                     if designer.collect_garbage() > 0 {
@@ -193,14 +227,23 @@ impl DesignWorker {
                         }
                     }
                     let job = source();
-                    let changed = job.generation != done.generation
-                        || !Arc::ptr_eq(&job.plant, &done.plant)
-                        || pose_of(&job.input) != done.pose;
-                    if changed {
-                        match design_checked(&job.input, job.plant.as_ref()) {
+                    let same_but_pose = Arc::ptr_eq(&job.plant, &done.plant)
+                        && (job.generation == done.generation
+                            || without_pose(&job.input) == done.still);
+                    let changed = !same_but_pose || pose_of(&job.input) != done.pose;
+                    // A pose alone waits until the engine can take a new set.
+                    let pace = last_design
+                        .filter(|_| changed && same_but_pose)
+                        .and_then(|t| fade_period(job.input.sample_rate).checked_sub(t.elapsed()))
+                        .filter(|wait| !wait.is_zero());
+                    if changed && pace.is_none() {
+                        last_design = Some(Instant::now());
+                        match design_checked(&job.input, job.plant.as_ref(), start.as_deref()) {
                             Ok(mut made) => {
                                 made.filters.generation = job.generation;
                                 on_design(&made);
+                                start =
+                                    made.mode.ctc_mut().map(|c| std::mem::take(&mut c.log_beta));
                                 if let Some(why) = &job.stand_in {
                                     on_error(why);
                                 }
@@ -223,6 +266,7 @@ impl DesignWorker {
                             generation: job.generation,
                             plant: job.plant,
                             pose: pose_of(&job.input),
+                            still: without_pose(&job.input),
                         };
                     }
                     // Sleep until an event (a notification unparks this thread, and one that
@@ -235,6 +279,7 @@ impl DesignWorker {
                         (false, true) => STALLED_HANDOVER_POLL,
                         (false, false) => IDLE_SLEEP,
                     };
+                    let sleep = pace.map_or(sleep, |wait| wait.min(sleep));
                     if !woken.inner.pending.load(Ordering::Acquire) {
                         std::thread::park_timeout(sleep);
                     }

@@ -47,7 +47,12 @@ pub fn sweet_spot(input: &DesignInput, plant: &dyn Plant) -> SweetSpot {
         },
         ..*input
     };
-    let fixed = design_checked(&input, plant).ok();
+    let fixed = design_checked(&input, plant, None).ok();
+    // Every following design starts its searches from the fixed one's (a nearby pose).
+    let start = fixed
+        .as_ref()
+        .and_then(|d| d.mode.ctc())
+        .map(|c| c.log_beta.as_slice());
     let nominal = input.settings.geometry(input.outputs);
     let at = |x_m: f64, y_m: f64| Geometry {
         offset_m: x_m,
@@ -78,7 +83,7 @@ pub fn sweet_spot(input: &DesignInput, plant: &dyn Plant) -> SweetSpot {
                 settings.offset_m = x;
                 settings.distance_m = y;
                 let followed = DesignInput { settings, ..input };
-                design_checked(&followed, plant)
+                design_checked(&followed, plant, start)
                     .ok()
                     .and_then(|made| heard(&made, &g))
             })

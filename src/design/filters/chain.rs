@@ -102,15 +102,22 @@ pub enum ModeDesign {
 }
 
 impl ModeDesign {
-    /// Designs the parts of `mode` for the ears `ears` at the bins `freqs`.
-    fn new(s: &Settings, ears: &EarResponses, freqs: &[f64], plain_share: &[f64]) -> Self {
+    /// Designs the parts of `mode` for the ears `ears` at the bins `freqs`, the canceller's
+    /// searches starting from `start` (see [`design_from`]).
+    fn new(
+        s: &Settings,
+        ears: &EarResponses,
+        freqs: &[f64],
+        plain_share: &[f64],
+        start: Option<&[[f64; 2]]>,
+    ) -> Self {
         let canceller = || {
             let spec = CtcSpec {
                 cancellation_db: s.cancellation_db,
                 boost_limit_db: s.boost_limit_db,
             };
             let top: Vec<f64> = freqs.iter().map(|&f| cancellation_top_share(f)).collect();
-            ctc::design(ears, &spec, &top, plain_share)
+            ctc::design(ears, &spec, &top, plain_share, start)
         };
         let virtual_speaker = || VirtualSpeaker::new(s.virtual_angle_deg);
         match s.mode {
@@ -127,6 +134,14 @@ impl ModeDesign {
 
     /// The canceller (speakers and binaural modes).
     pub fn ctc(&self) -> Option<&CtcDesign> {
+        match self {
+            ModeDesign::Speakers { ctc, .. } | ModeDesign::Binaural { ctc } => Some(ctc),
+            ModeDesign::Headphones { .. } => None,
+        }
+    }
+
+    /// The canceller, to take parts of it.
+    pub fn ctc_mut(&mut self) -> Option<&mut CtcDesign> {
         match self {
             ModeDesign::Speakers { ctc, .. } | ModeDesign::Binaural { ctc } => Some(ctc),
             ModeDesign::Headphones { .. } => None,
@@ -193,6 +208,13 @@ struct ChainSpectra {
 
 /// Designs the whole chain for `input` on `plant`.
 pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
+    design_from(input, plant, None)
+}
+
+/// Designs the whole chain for `input` on `plant`, the canceller's searches starting where a
+/// previous design's ended (`start`: its [`CtcDesign::log_beta`]), which makes a design
+/// for a nearby pose three times cheaper (a tracked head's designs follow one another).
+pub fn design_from(input: &DesignInput, plant: &dyn Plant, start: Option<&[[f64; 2]]>) -> Design {
     let s = &input.settings;
     let n = input.outputs;
     let layout = FrameLayout::for_sample_rate(input.sample_rate);
@@ -203,7 +225,7 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
         .relative_to(geometry.reference().distance_m);
     let beam_spec = BeamSpec::new(n, s.spacing_m);
     let plain_share = crossover::plain_share(layout, input.sample_rate, s.bass_crossover_hz);
-    let mode = ModeDesign::new(s, &ears, &freqs, &plain_share);
+    let mode = ModeDesign::new(s, &ears, &freqs, &plain_share, start);
     let mut spectra = chain_spectra(input, layout, &freqs, &ears, &beam_spec, &mode);
     let mut window = FirWindow::new(layout);
     let bins = layout.bins();

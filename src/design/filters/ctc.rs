@@ -48,6 +48,9 @@ pub struct CtcDesign {
     pub limited: Vec<[bool; 2]>,
     /// The all-pass each ipsilateral ear receives: (level, delay in seconds), left then right.
     pub ipsi_target: [(f64, f64); 2],
+    /// Per frequency and column, log10 of the regularisation that reaches the target (before
+    /// any gain cap): where the next design for a nearby pose starts its search.
+    pub log_beta: Vec<[f64; 2]>,
 }
 
 /// The plain stereo feed for `drivers` outputs: left input to the leftmost driver, right
@@ -260,12 +263,19 @@ const LOG_BETA_STEP: f64 = 1.0;
 ///
 /// NOTE: long because the per-frequency inversion, its β search and the bookkeeping of what
 /// each frequency reached belong to one loop; the write-up above walks through it.
+///
+/// `start`, when given (one entry per frequency: a previous design's [`CtcDesign::log_beta`]),
+/// is where each β search begins: a design for a nearby pose then brackets its β within a
+/// few solves instead of scanning the whole range. Where the ratio falls steadily with β (as
+/// it does on every plant we have) both searches find the same boundary.
 pub fn design(
     plant: &EarResponses,
     spec: &CtcSpec,
     top_share: &[f64],
     plain_share: &[f64],
+    start: Option<&[[f64; 2]]>,
 ) -> CtcDesign {
+    let start = start.filter(|s| s.len() == plant.freqs.len());
     let n = plant.drivers;
     let prior = plain_feed(n);
     let cap = 10f64.powf(spec.boost_limit_db / 20.0);
@@ -279,6 +289,7 @@ pub fn design(
         achieved_db: Vec::with_capacity(count),
         limited: Vec::with_capacity(count),
         ipsi_target,
+        log_beta: Vec::with_capacity(count),
     };
     for k in 0..count {
         let f = plant.freqs[k];
@@ -290,6 +301,7 @@ pub fn design(
         let mut plain_db = [0.0; 2];
         let mut achieved_db = [0.0; 2];
         let mut limited = [false; 2];
+        let mut log_beta = [LOG_BETA_RANGE.1; 2];
         for j in 0..2 {
             let (level, delay) = ipsi_target[j];
             let target = C64::new(level, 0.0) * C64::from_polar(1.0, -w * delay);
@@ -303,9 +315,19 @@ pub fn design(
             let contra =
                 x * 10f64.powf(-plain_db[j] / 20.0) + (1.0 - x) * 10f64.powf(-band_db / 20.0);
             target_db[j] = -20.0 * contra.log10();
-            let column = Column::new(&p, j, target, &prior_col, x);
-            let (cand, was_limited) = choose(&column, target_db[j], cap).unwrap_or_else(|| {
-                // Numerically hopeless frequency (e.g. DC of a degenerate plant): plain feed.
+            // Where the target is the plain feed's own ratio (above the working band, or a
+            // plant that separates enough unaided), the most regularised solution reaching
+            // it is the plain feed itself: no search (whose answer there would hang on
+            // rounding, between the plain feed and a solution of the same ratio).
+            let searched = (band_db > plain_db[j])
+                .then(|| {
+                    let column = Column::new(&p, j, target, &prior_col, x);
+                    choose(&column, target_db[j], cap, start.map(|s| s[k][j]))
+                })
+                .flatten();
+            let (cand, was_limited, chosen_log_beta) = searched.unwrap_or_else(|| {
+                // The plain feed (also for a numerically hopeless frequency, e.g. DC of a
+                // degenerate plant).
                 let norm = if e_plain[j].norm() > 1e-12 {
                     target / e_plain[j]
                 } else {
@@ -322,8 +344,10 @@ pub fn design(
                         gain: norm.norm(),
                     },
                     false,
+                    LOG_BETA_RANGE.1,
                 )
             });
+            log_beta[j] = chosen_log_beta;
             // Where the head hardly passes sound at all (a measured set's band edge, a deep
             // notch), reaching the ipsilateral level would take more gain than any cap: give
             // up level there rather than exceed the cap. Scaling keeps the ratio.
@@ -343,21 +367,68 @@ pub fn design(
         out.plain_db.push(plain_db);
         out.achieved_db.push(achieved_db);
         out.limited.push(limited);
+        out.log_beta.push(log_beta);
     }
     out
 }
 
 /// Picks β for one column: the most regularised solution that still reaches the target
 /// ratio, then more regularised still if its gain exceeds the cap. Each boundary is found
-/// from the grid's bracket by the Illinois variant of regula falsi (a handful of solves where
-/// bisection took sixteen: designs must be fast enough to follow a moving head).
-fn choose(column: &Column, target_db: f64, cap: f64) -> Option<(Candidate, bool)> {
+/// from a bracket by the Illinois variant of regula falsi (a handful of solves where
+/// bisection took sixteen: designs must be fast enough to follow a moving head). The bracket
+/// comes from the grid, or from widening steps around `start` (log β) when one is given.
+/// Returns the candidate, whether the cap limited it, and the log β that reached the target.
+fn choose(
+    column: &Column,
+    target_db: f64,
+    cap: f64,
+    start: Option<f64>,
+) -> Option<(Candidate, bool, f64)> {
     let eval = |log_beta: f64| column.solve(10f64.powf(log_beta));
     let target = 10f64.powf(target_db / 10.0);
     let reaches = |c: &Candidate| c.ratio_db() - target_db;
     let within_cap = |c: &Candidate| 1.0 - c.gain / cap;
-    // The largest grid β still reaching the target: scanned from the top, so the grid below
-    // it is never solved (nothing below is looked at, except when none reaches).
+    let near = start.filter(|s| s.is_finite()).and_then(|s| {
+        let holds = |c: &Option<Candidate>| c.as_ref().is_some_and(|c| c.ratio >= target);
+        reach_near(s, eval, holds, reaches)
+    });
+    let chosen = match near {
+        Some(found) => found,
+        None => reach_on_grid(column, target, target_db, eval)?,
+    };
+    if within_cap(&chosen.1) >= 0.0 {
+        return Some((chosen.1, false, chosen.0));
+    }
+    // The least regularisation above the chosen β that respects the cap: widening steps up
+    // from it, then the boundary between the last step that broke the cap and the first
+    // that kept it.
+    let mut failing = (chosen.0, Some(chosen.1));
+    let mut step = WARM_STEP;
+    let capped = loop {
+        let up = (failing.0 + step).min(LOG_BETA_RANGE.1);
+        let c = eval(up);
+        if c.as_ref().is_some_and(|c| within_cap(c) >= 0.0) {
+            break boundary(&(up, c), &failing, within_cap, GAIN_TOLERANCE, eval)?.1;
+        }
+        if up >= LOG_BETA_RANGE.1 {
+            break c?;
+        }
+        failing = (up, c);
+        step *= WARM_GROWTH;
+    };
+    Some((capped, true, chosen.0))
+}
+
+/// The largest grid β still reaching the target, refined to the boundary: scanned from the
+/// top, so the grid below it is never solved (nothing below is looked at, except when none
+/// reaches: then the best ratio the plant allows).
+fn reach_on_grid(
+    column: &Column,
+    target: f64,
+    target_db: f64,
+    eval: impl Fn(f64) -> Option<Candidate>,
+) -> Option<(f64, Candidate)> {
+    let reaches = |c: &Candidate| c.ratio_db() - target_db;
     let mut grid: [(f64, Option<Candidate>); GRID_POINTS] =
         std::array::from_fn(|i| (LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP, None));
     let steps = GRID_POINTS - 1;
@@ -369,39 +440,67 @@ fn choose(column: &Column, target_db: f64, cap: f64) -> Option<(Candidate, bool)
             break;
         }
     }
-    let chosen: (f64, Candidate) = match reaching {
-        Some(i) if i == steps => (grid[i].0, grid[i].1?),
-        Some(i) => boundary(&grid[i], &grid[i + 1], reaches, RATIO_TOLERANCE_DB, eval)?,
+    match reaching {
+        Some(i) if i == steps => Some((grid[i].0, grid[i].1?)),
+        Some(i) => boundary(&grid[i], &grid[i + 1], reaches, RATIO_TOLERANCE_DB, eval),
         None => {
-            // Target out of reach: the best ratio the plant allows.
             let lb = grid
                 .iter()
                 .filter_map(|(lb, c)| c.as_ref().map(|c| (*lb, c.ratio)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))?
                 .0;
-            (lb, eval(lb)?)
+            Some((lb, eval(lb)?))
         }
-    };
-    if within_cap(&chosen.1) >= 0.0 {
-        return Some((chosen.1, false));
     }
-    // The least regularisation above the chosen β that respects the cap.
-    let safe = grid
-        .iter()
-        .position(|(lb, c)| *lb > chosen.0 && c.as_ref().is_some_and(|c| within_cap(c) >= 0.0));
-    let capped = match safe {
-        Some(i) => {
-            let failing = if grid[i - 1].0 > chosen.0 {
-                grid[i - 1]
-            } else {
-                (chosen.0, Some(chosen.1))
-            };
-            boundary(&grid[i], &failing, within_cap, GAIN_TOLERANCE, eval)?.1
-        }
-        None => eval(LOG_BETA_RANGE.1)?,
-    };
-    Some((capped, true))
 }
+
+/// The reaching boundary found from `start` (log β): widening steps up while the target
+/// holds, or down until it does, then the boundary of the last two. `None` when nothing
+/// down to the range's bottom reaches (the grid then finds the best the plant allows).
+fn reach_near(
+    start: f64,
+    eval: impl Fn(f64) -> Option<Candidate>,
+    holds: impl Fn(&Option<Candidate>) -> bool,
+    reaches: impl Fn(&Candidate) -> f64,
+) -> Option<(f64, Candidate)> {
+    let (bottom, top) = LOG_BETA_RANGE;
+    let mut at = (start.clamp(bottom, top), None);
+    at.1 = eval(at.0);
+    let mut step = WARM_STEP;
+    if holds(&at.1) {
+        loop {
+            if at.0 >= top {
+                return Some((at.0, at.1?));
+            }
+            let up = (at.0 + step).min(top);
+            let c = eval(up);
+            if !holds(&c) {
+                return boundary(&at, &(up, c), reaches, RATIO_TOLERANCE_DB, eval);
+            }
+            at = (up, c);
+            step *= WARM_GROWTH;
+        }
+    }
+    loop {
+        if at.0 <= bottom {
+            return None;
+        }
+        let down = (at.0 - step).max(bottom);
+        let c = eval(down);
+        if holds(&c) {
+            return boundary(&(down, c), &at, reaches, RATIO_TOLERANCE_DB, eval);
+        }
+        at = (down, c);
+        step *= WARM_GROWTH;
+    }
+}
+
+/// First step from a search's start, decades: about how far β moves between the designs
+/// of two tracker poses a few millimetres apart (measured: 0.001–0.003 for 5 mm and 0.5°).
+const WARM_STEP: f64 = 0.01;
+
+/// How much each further step widens (a start far off reaches the range's end in a dozen).
+const WARM_GROWTH: f64 = 3.0;
 
 /// Points of the β grid scanned before each boundary is refined.
 const GRID_POINTS: usize = 15;
@@ -447,8 +546,10 @@ fn boundary(
         let mid = 0.5 * (hold.0 + fail.0);
         let next = match fail.1 {
             Some(f_weight) if f_weight < 0.0 && h_weight.is_finite() => {
-                let t = h_weight / (h_weight - f_weight);
-                if (0.01..=0.99).contains(&t) {
+                // Aimed at the middle of the accepted window (a value in [0, tolerance]),
+                // so that one good interpolation ends the search from either side.
+                let t = (h_weight - 0.5 * tolerance) / (h_weight - f_weight);
+                if t > 0.0 && t < 1.0 {
                     hold.0 + (fail.0 - hold.0) * t
                 } else {
                     mid

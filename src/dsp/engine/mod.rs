@@ -210,6 +210,12 @@ impl Engine {
         self.slots.current()
     }
 
+    /// Whether a new set is still fading in (diagnostics, and the tests that time how soon a
+    /// move is heard: a design is fully heard once this is false).
+    pub fn fading(&self) -> bool {
+        self.slots.previous().is_some()
+    }
+
     /// The parameter generation of the newest design the engine holds (playing, fading in or
     /// waiting to fade in).
     pub fn newest_generation(&self) -> u64 {
