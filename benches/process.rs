@@ -359,7 +359,8 @@ fn bench_preview(c: &mut Criterion) {
 /// turning ±10°) for three seconds, with an audio thread taking the sets, on each 2-driver
 /// preset. Reports the designer thread's share of one core (the target: ≤ 30 %) and
 /// how many designs it made per second (it paces itself to the engine's fades). Also
-/// measured by criterion: one pose's design as the designer makes it (from the last one's).
+/// measured by criterion: one pose's design started from the nominal design's searches (a
+/// pose up to 10 cm and 10° from it: more than the last pose's start would be).
 fn bench_designer_following(c: &mut Criterion) {
     use soundstage::design::worker::{DesignEvents, DesignJob, DesignWorker};
     use std::sync::atomic::{AtomicU64, Ordering};

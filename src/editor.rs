@@ -15,6 +15,7 @@ mod widgets;
 pub use shared::Shared;
 
 use crate::design::config::presets::{self, Preset};
+use crate::design::config::settings::Mode;
 use crate::design::filters::chain::DesignInput;
 use crate::design::model::head::{HeadChoice, PlantCache};
 use crate::params::{Float, ModeParam, SoundstageParams, Switch, MODE_HELP};
@@ -149,7 +150,8 @@ impl NiceEguiApp for SoundstageEditor {
             outputs,
             sample_rate,
         };
-        if self.view == View::SweetSpot {
+        // Headphones have no sweet spot: nothing to compute.
+        if self.view == View::SweetSpot && settings.mode != Mode::Headphones {
             let ctx = ctx.clone();
             self.analyses
                 .request_sweet_spot(input, plant.clone(), move || ctx.request_repaint());
@@ -366,7 +368,7 @@ impl SoundstageEditor {
         };
         match self.view {
             View::SweetSpot => match self.analyses.sweet_spot() {
-                Some(map) if settings.mode != crate::design::config::settings::Mode::Headphones => {
+                Some(map) if settings.mode != Mode::Headphones => {
                     plots::sweet_spot_map(ui, plot, &map, tracked.as_ref())
                 }
                 Some(_) => plots::unavailable(ui, plot, "Sweet spot", "headphones have none"),

@@ -346,7 +346,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
         move || {
             let generation = source_generation.load(Ordering::Acquire);
             assert_ne!(
-                generation, 6,
+                generation, 7,
                 "a source that panics: the designer thread dies"
             );
             DesignJob {
@@ -370,14 +370,17 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     .expect("the designer thread starts");
     let mut processor = Processor::new(engine, audio, 512, SR);
     let limit = Duration::from_secs(60);
-    // (generation set, generation waited for, head, outcome): a wait for 4 while the
-    // parameters have moved on to 5 ends when 5 plays (the designer skips 4).
-    let cases: [(u64, u64, Arc<dyn Plant>, Waited); 5] = [
-        (1, 1, Arc::new(FaultyHead::NotANumber), Waited::Refused),
-        (2, 2, Arc::new(FaultyHead::Panics), Waited::Refused),
-        (3, 3, sphere, Waited::Playing),
-        (5, 4, Arc::new(SphereHead::default()), Waited::Playing),
-        (6, 6, Arc::new(SphereHead::default()), Waited::DesignerGone),
+    // (generation set, generation waited for, head, outcome): a new generation whose input
+    // and head are those already playing is answered too (a parameter moved and back, the
+    // same head picked again); a wait for 5 while the parameters have moved on to 6 ends
+    // when 6 plays (the designer skips 5).
+    let cases: [(u64, u64, Arc<dyn Plant>, Waited); 6] = [
+        (1, 1, sphere.clone(), Waited::Playing),
+        (2, 2, Arc::new(FaultyHead::NotANumber), Waited::Refused),
+        (3, 3, Arc::new(FaultyHead::Panics), Waited::Refused),
+        (4, 4, sphere, Waited::Playing),
+        (6, 5, Arc::new(SphereHead::default()), Waited::Playing),
+        (7, 7, Arc::new(SphereHead::default()), Waited::DesignerGone),
     ];
     for (set, g, plant, expected) in cases {
         *head.lock().unwrap() = plant.clone();
@@ -397,7 +400,7 @@ fn an_offline_wait_ends_at_once_when_no_design_can_come() {
     );
     assert_eq!(
         processor.engine().newest_generation(),
-        5,
+        6,
         "the last good design plays"
     );
 }

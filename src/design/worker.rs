@@ -96,8 +96,6 @@ struct Done {
     plant: Arc<dyn Plant>,
     /// The listener's pose designed for (a tracker moves it without a new generation).
     pose: [f64; 3],
-    /// Everything else designed for.
-    still: DesignInput,
 }
 
 /// The listener's pose in `input`: what a tracker changes between generations. (Comparing
@@ -108,19 +106,10 @@ fn pose_of(input: &DesignInput) -> [f64; 3] {
     [s.offset_m, s.distance_m, s.yaw_deg]
 }
 
-/// `input` with the listener at the origin: what stays the same while only the pose moves.
-fn without_pose(input: &DesignInput) -> DesignInput {
-    let mut still = *input;
-    still.settings.offset_m = 0.0;
-    still.settings.distance_m = 0.0;
-    still.settings.yaw_deg = 0.0;
-    still
-}
-
 /// How long the engine takes to fade to a new set at `sample_rate`: the shortest useful time
 /// between two designs for a moving listener. A design made sooner would wait behind the
-/// fade and be replaced by the next one unheard, so poses (a tracker's, or automation of the
-/// pose parameters) are designed at most this often; any other change at once.
+/// fade and be replaced by the next one unheard, so a tracker's poses are designed at most
+/// this often; any change of the parameters or the head at once.
 pub fn fade_period(sample_rate: f64) -> Duration {
     let hop = FrameLayout::for_sample_rate(sample_rate).hop;
     Duration::from_secs_f64((CROSSFADE_FRAMES * hop) as f64 / sample_rate.max(1.0))
@@ -180,9 +169,9 @@ pub fn design_checked(
 impl DesignWorker {
     /// Starts the thread. `source` says what to design now; the designer asks it whenever
     /// `events` is notified, and designs when the generation, the head or the input differs
-    /// from the last design's (`designed` at first); a move of the listener alone is designed
-    /// at most once per [`fade_period`], each design starting its searches where the last
-    /// one's ended (see [`design_from`]). `on_design` sees every design before
+    /// from the last design's (`designed` at first); a tracker's move (the pose alone, same
+    /// generation) is designed at most once per [`fade_period`], starting its searches where
+    /// the last design's ended (see [`design_from`]). `on_design` sees every design before
     /// its filters are sent (plots, diagnostics); `on_error` hears, once per change, why a
     /// design was not made (the last good filters keep playing), and after each design made
     /// on a stand-in, why. At most one new set waits for the audio thread: a newer design
@@ -208,7 +197,6 @@ impl DesignWorker {
                     generation: designed.generation,
                     plant: designed.plant,
                     pose: pose_of(&designed.input),
-                    still: without_pose(&designed.input),
                 };
                 let mut unsent = None;
                 let mut last_handover: Option<Instant> = None;
@@ -227,17 +215,23 @@ impl DesignWorker {
                         }
                     }
                     let job = source();
-                    let same_but_pose = Arc::ptr_eq(&job.plant, &done.plant)
-                        && (job.generation == done.generation
-                            || without_pose(&job.input) == done.still);
-                    let changed = !same_but_pose || pose_of(&job.input) != done.pose;
-                    // A pose alone waits until the engine can take a new set.
+                    // A tracker's move: the parameters and the head are those designed for.
+                    let moved_only =
+                        job.generation == done.generation && Arc::ptr_eq(&job.plant, &done.plant);
+                    let changed = !moved_only || pose_of(&job.input) != done.pose;
+                    // A tracker's move waits until the engine can take a new set. A new
+                    // generation (a parameter, automation of the pose parameters, a bounce
+                    // waiting for it) is designed at once, and from scratch, so that what a
+                    // session's settings give never depends on what was designed before.
                     let pace = last_design
-                        .filter(|_| changed && same_but_pose)
+                        .filter(|_| changed && moved_only)
                         .and_then(|t| fade_period(job.input.sample_rate).checked_sub(t.elapsed()))
                         .filter(|wait| !wait.is_zero());
                     if changed && pace.is_none() {
                         last_design = Some(Instant::now());
+                        if !moved_only {
+                            start = None;
+                        }
                         match design_checked(&job.input, job.plant.as_ref(), start.as_deref()) {
                             Ok(mut made) => {
                                 made.filters.generation = job.generation;
@@ -266,7 +260,6 @@ impl DesignWorker {
                             generation: job.generation,
                             plant: job.plant,
                             pose: pose_of(&job.input),
-                            still: without_pose(&job.input),
                         };
                     }
                     // Sleep until an event (a notification unparks this thread, and one that

@@ -636,9 +636,9 @@ fn draw_head(
     line: Color32,
 ) {
     painter.circle(centre, r, fill, Stroke::new(2.0, line));
-    // Facing the drivers (up on screen) at yaw 0; the listener's left is the screen's right
-    // (the listener faces the viewer's top), so a turn to the left turns the nose right.
-    let facing = (yaw_deg as f32).to_radians();
+    // Facing the drivers (up on screen) at yaw 0. The listener faces the screen's top, so
+    // their left is the screen's left: a turn to the left (+yaw) turns the nose left.
+    let facing = -(yaw_deg as f32).to_radians();
     let at = |a: f32| vec2(a.sin(), -a.cos());
     painter.line_segment(
         [centre + r * at(facing), centre + (r + 6.0) * at(facing)],
@@ -668,10 +668,12 @@ pub fn sweet_spot_map(
     painter.rect_filled(outer, 4.0, theme::PANEL);
     let font = FontId::proportional(11.0);
     let (cols, rows) = (map.x_cm.len(), map.y_m.len());
-    if cols < 2 || rows < 2 {
+    let (Some(&x_lo), Some(&x_hi)) = (map.x_cm.first(), map.x_cm.last()) else {
+        return;
+    };
+    if cols < 2 || rows < 2 || x_hi <= x_lo {
         return;
     }
-    let (x_lo, x_hi) = (map.x_cm[0], map.x_cm[cols - 1]);
     let (y_lo, y_hi) = (map.y_m[0], map.y_m[rows - 1]);
     let half = (outer.width() - 24.0) / 2.0;
     for (panel, (grid, title)) in [
@@ -709,15 +711,21 @@ pub fn sweet_spot_map(
                 }
             }
         }
-        let to_screen = |x_cm: f64, y_m: f64| {
+        // Markers go by the grid's rows and columns (its distances may repeat where the
+        // parameter's range clamps them); a point off the grid has no place on it.
+        let to_screen = |x_cm: f64, row: f64| {
+            let col = (x_cm - x_lo) / (x_hi - x_lo) * (cols - 1) as f64;
             pos2(
-                area.left()
-                    + ((x_cm - x_lo) / (x_hi - x_lo)) as f32 * (area.width() - cw)
-                    + cw / 2.0,
-                area.top()
-                    + ((y_m - y_lo) / (y_hi - y_lo)) as f32 * (area.height() - ch)
-                    + ch / 2.0,
+                area.left() + (col as f32 + 0.5) * cw,
+                area.top() + (row as f32 + 0.5) * ch,
             )
+        };
+        let on_grid = |x_cm: f64, y_m: f64| {
+            let row = map.y_m.windows(2).enumerate().find_map(|(i, pair)| {
+                let (a, b) = (pair[0], pair[1]);
+                (b > a && (a..=b).contains(&y_m)).then(|| i as f64 + (y_m - a) / (b - a))
+            })?;
+            (x_lo..=x_hi).contains(&x_cm).then(|| to_screen(x_cm, row))
         };
         painter.text(
             area.center_top() - vec2(0.0, 4.0),
@@ -727,25 +735,24 @@ pub fn sweet_spot_map(
             theme::TEXT,
         );
         for off_cm in [-10.0, -5.0, 5.0, 10.0] {
-            let x = to_screen(map.nominal_x_cm + off_cm, y_lo).x;
+            let line_cm = map.nominal_x_cm + off_cm;
+            if !(x_lo..=x_hi).contains(&line_cm) {
+                continue;
+            }
+            let x = to_screen(line_cm, 0.0).x;
             painter.line_segment(
                 [pos2(x, area.top()), pos2(x, area.bottom())],
                 Stroke::new(1.0, theme::TEXT_DIM.gamma_multiply(0.5)),
             );
         }
         let nominal_row = Y_FACTORS.iter().position(|&f| f == 1.0).unwrap_or(rows / 2);
-        let nominal_y = map.y_m[nominal_row.min(rows - 1)];
         painter.circle_stroke(
-            to_screen(map.nominal_x_cm, nominal_y),
+            to_screen(map.nominal_x_cm, nominal_row.min(rows - 1) as f64),
             5.0,
             Stroke::new(2.0, theme::TEXT),
         );
-        if let Some(t) = tracked {
-            painter.circle_stroke(
-                to_screen(t.x_m * 100.0, t.y_m),
-                5.0,
-                Stroke::new(2.0, theme::ACCENT),
-            );
+        if let Some(p) = tracked.and_then(|t| on_grid(t.x_m * 100.0, t.y_m)) {
+            painter.circle_stroke(p, 5.0, Stroke::new(2.0, theme::ACCENT));
         }
         painter.text(
             area.left_bottom() + vec2(0.0, 3.0),

@@ -49,7 +49,8 @@ pub struct CtcDesign {
     /// The all-pass each ipsilateral ear receives: (level, delay in seconds), left then right.
     pub ipsi_target: [(f64, f64); 2],
     /// Per frequency and column, log10 of the regularisation that reaches the target (before
-    /// any gain cap): where the next design for a nearby pose starts its search.
+    /// any gain cap): where the next design for a nearby pose starts its search. NaN where
+    /// the target was out of reach (no start: the next search scans the grid).
     pub log_beta: Vec<[f64; 2]>,
 }
 
@@ -377,7 +378,8 @@ pub fn design(
 /// from a bracket by the Illinois variant of regula falsi (a handful of solves where
 /// bisection took sixteen: designs must be fast enough to follow a moving head). The bracket
 /// comes from the grid, or from widening steps around `start` (log β) when one is given.
-/// Returns the candidate, whether the cap limited it, and the log β that reached the target.
+/// Returns the candidate, whether the cap limited it, and the log β that reached the target
+/// (NaN if none did).
 fn choose(
     column: &Column,
     target_db: f64,
@@ -392,12 +394,15 @@ fn choose(
         let holds = |c: &Option<Candidate>| c.as_ref().is_some_and(|c| c.ratio >= target);
         reach_near(s, eval, holds, reaches)
     });
-    let chosen = match near {
-        Some(found) => found,
+    let (chosen, reached) = match near {
+        Some(found) => (found, true),
         None => reach_on_grid(column, target, target_db, eval)?,
     };
+    // Where the target is out of reach there is no boundary for the next design to start
+    // from: it scans the grid again (NaN is no start).
+    let start_next = if reached { chosen.0 } else { f64::NAN };
     if within_cap(&chosen.1) >= 0.0 {
-        return Some((chosen.1, false, chosen.0));
+        return Some((chosen.1, false, start_next));
     }
     // The least regularisation above the chosen β that respects the cap: widening steps up
     // from it, then the boundary between the last step that broke the cap and the first
@@ -416,18 +421,18 @@ fn choose(
         failing = (up, c);
         step *= WARM_GROWTH;
     };
-    Some((capped, true, chosen.0))
+    Some((capped, true, start_next))
 }
 
 /// The largest grid β still reaching the target, refined to the boundary: scanned from the
 /// top, so the grid below it is never solved (nothing below is looked at, except when none
-/// reaches: then the best ratio the plant allows).
+/// reaches: then the best ratio the plant allows, and `false`).
 fn reach_on_grid(
     column: &Column,
     target: f64,
     target_db: f64,
     eval: impl Fn(f64) -> Option<Candidate>,
-) -> Option<(f64, Candidate)> {
+) -> Option<((f64, Candidate), bool)> {
     let reaches = |c: &Candidate| c.ratio_db() - target_db;
     let mut grid: [(f64, Option<Candidate>); GRID_POINTS] =
         std::array::from_fn(|i| (LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP, None));
@@ -441,15 +446,16 @@ fn reach_on_grid(
         }
     }
     match reaching {
-        Some(i) if i == steps => Some((grid[i].0, grid[i].1?)),
-        Some(i) => boundary(&grid[i], &grid[i + 1], reaches, RATIO_TOLERANCE_DB, eval),
+        Some(i) if i == steps => Some(((grid[i].0, grid[i].1?), true)),
+        Some(i) => boundary(&grid[i], &grid[i + 1], reaches, RATIO_TOLERANCE_DB, eval)
+            .map(|found| (found, true)),
         None => {
             let lb = grid
                 .iter()
                 .filter_map(|(lb, c)| c.as_ref().map(|c| (*lb, c.ratio)))
                 .max_by(|a, b| a.1.total_cmp(&b.1))?
                 .0;
-            Some((lb, eval(lb)?))
+            Some(((lb, eval(lb)?), false))
         }
     }
 }
@@ -519,9 +525,9 @@ const GAIN_TOLERANCE: f64 = 1e-6;
 
 /// The boundary between `holding` (where `value` ≥ 0) and `failing` (where it is negative,
 /// not a number, or no solution exists) in log β: the Illinois method (regula falsi whose
-/// kept end has its value halved each time it is kept again, so both ends close in) while
-/// both ends have finite values, bisection otherwise or when the interpolation would land
-/// within 1 % of an end. Returns the holding end once its value is within `tolerance` of the
+/// kept end has its value halved each time it is kept again, so both ends close in), aimed at
+/// the middle of the accepted window, while both ends have finite values and the aim lies
+/// inside the bracket; bisection otherwise. Returns the holding end once its value is within `tolerance` of the
 /// boundary, or the bracket narrower than [`BRACKET_TOLERANCE`].
 fn boundary(
     holding: &(f64, Option<Candidate>),
