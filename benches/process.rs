@@ -256,7 +256,7 @@ fn bench_design(c: &mut Criterion) {
             moved.settings.offset_m += 0.005;
             moved.settings.yaw_deg += 0.5;
             let previous = design(&input, &head);
-            let start = previous.mode.ctc().map(|c| c.log_beta.as_slice());
+            let start = previous.search_start();
             let name = format!("{}_{outputs}", preset.id);
             group.bench_function(&name, |b| b.iter(|| black_box(design(&input, &head))));
             group.bench_function(format!("{name}_following"), |b| {
@@ -386,7 +386,7 @@ fn bench_designer_following(c: &mut Criterion) {
             moved
         };
         let previous = design(&input, head.as_ref());
-        let start = previous.mode.ctc().map(|c| c.log_beta.clone());
+        let start = previous.search_start().map(<[_]>::to_vec);
         group.bench_function(preset.id.as_str(), |b| {
             let mut step = 0;
             b.iter(|| {

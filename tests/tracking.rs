@@ -183,7 +183,7 @@ fn a_design_started_from_the_last_pose_is_the_design_made_from_scratch() {
                 1.0 + 0.004 * step as f64,
                 0.5 * step as f64,
             );
-            let start = last.mode.ctc().map(|c| c.log_beta.clone());
+            let start = last.search_start().map(<[_]>::to_vec);
             let warm = design_from(&input(&at), plant, start.as_deref());
             let cold = design(&input(&at), plant);
             agree(&format!("{name}, step {step}"), &warm, &cold);
@@ -194,11 +194,7 @@ fn a_design_started_from_the_last_pose_is_the_design_made_from_scratch() {
             &SphereHead { radius_m: 0.1 },
         );
         let at = pose(0.1, 1.2, 10.0);
-        let from_far = design_from(
-            &input(&at),
-            plant,
-            far.mode.ctc().map(|c| c.log_beta.as_slice()),
-        );
+        let from_far = design_from(&input(&at), plant, far.search_start());
         agree(
             &format!("{name}, from far"),
             &from_far,

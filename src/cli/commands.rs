@@ -112,10 +112,7 @@ fn process_following(
     let mut first = design_checked(&input(at(start)), plant, None)?;
     // Each design starts its searches where the previous one's ended, as the plugin's
     // designer does for a tracked head.
-    let mut search_start = first
-        .mode
-        .ctc_mut()
-        .map(|c| std::mem::take(&mut c.log_beta));
+    let mut search_start = first.take_search_start();
     let mut engine = Engine::new(Box::new(first.filters), sr, settings.controls());
     engine.settle_controls();
     let latency = engine.latency();
@@ -126,7 +123,7 @@ fn process_following(
         track,
         |pose| {
             let mut made = design_checked(&input(at(pose)), plant, search_start.as_deref()).ok()?;
-            search_start = made.mode.ctc_mut().map(|c| std::mem::take(&mut c.log_beta));
+            search_start = made.take_search_start();
             Some(Box::new(made.filters))
         },
         |_| {},

@@ -236,8 +236,7 @@ impl DesignWorker {
                             Ok(mut made) => {
                                 made.filters.generation = job.generation;
                                 on_design(&made);
-                                start =
-                                    made.mode.ctc_mut().map(|c| std::mem::take(&mut c.log_beta));
+                                start = made.take_search_start();
                                 if let Some(why) = &job.stand_in {
                                     on_error(why);
                                 }

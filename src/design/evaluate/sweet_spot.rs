@@ -49,10 +49,7 @@ pub fn sweet_spot(input: &DesignInput, plant: &dyn Plant) -> SweetSpot {
     };
     let fixed = design_checked(&input, plant, None).ok();
     // Every following design starts its searches from the fixed one's (a nearby pose).
-    let start = fixed
-        .as_ref()
-        .and_then(|d| d.mode.ctc())
-        .map(|c| c.log_beta.as_slice());
+    let start = fixed.as_ref().and_then(Design::search_start);
     let nominal = input.settings.geometry(input.outputs);
     let at = |x_m: f64, y_m: f64| Geometry {
         offset_m: x_m,

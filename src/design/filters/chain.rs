@@ -58,6 +58,19 @@ pub struct Design {
     pub plant_name: String,
 }
 
+impl Design {
+    /// Where this design's canceller searches ended (see [`design_from`]), for a design of a
+    /// nearby pose to start from; `None` without a canceller.
+    pub fn search_start(&self) -> Option<&[[f64; 2]]> {
+        self.mode.ctc().map(|c| c.log_beta.as_slice())
+    }
+
+    /// [`Self::search_start`], taken out of the design (which keeps its filters and figures).
+    pub fn take_search_start(&mut self) -> Option<Vec<[f64; 2]>> {
+        self.mode.ctc_mut().map(|c| std::mem::take(&mut c.log_beta))
+    }
+}
+
 /// Share of the cancellation working band at `freq_hz` from the top: 1 below
 /// [`TOP_TAPER_START_HZ`], 0 above [`TOP_TAPER_END_HZ`] (where head movements and pinnae
 /// make cancellation useless). The bass crossover limits it at the bottom.
@@ -141,7 +154,7 @@ impl ModeDesign {
     }
 
     /// The canceller, to take parts of it.
-    pub fn ctc_mut(&mut self) -> Option<&mut CtcDesign> {
+    fn ctc_mut(&mut self) -> Option<&mut CtcDesign> {
         match self {
             ModeDesign::Speakers { ctc, .. } | ModeDesign::Binaural { ctc } => Some(ctc),
             ModeDesign::Headphones { .. } => None,

@@ -396,7 +396,7 @@ fn choose(
     });
     let (chosen, reached) = match near {
         Some(found) => (found, true),
-        None => reach_on_grid(column, target, target_db, eval)?,
+        None => reach_on_grid(column, target, reaches, eval)?,
     };
     // Where the target is out of reach there is no boundary for the next design to start
     // from: it scans the grid again (NaN is no start).
@@ -430,10 +430,9 @@ fn choose(
 fn reach_on_grid(
     column: &Column,
     target: f64,
-    target_db: f64,
+    reaches: impl Fn(&Candidate) -> f64,
     eval: impl Fn(f64) -> Option<Candidate>,
 ) -> Option<((f64, Candidate), bool)> {
-    let reaches = |c: &Candidate| c.ratio_db() - target_db;
     let mut grid: [(f64, Option<Candidate>); GRID_POINTS] =
         std::array::from_fn(|i| (LOG_BETA_RANGE.0 + i as f64 * LOG_BETA_STEP, None));
     let steps = GRID_POINTS - 1;
