@@ -459,15 +459,24 @@ pub struct Job {
     pub realtime: bool,
 }
 
-/// Activates at `sample_rate`, runs `job` on an audio thread, deactivates. Returns the latency
-/// the plugin reported while active and the outputs (one Vec per main-output channel).
+/// What one job played: the latency the plugin reported while active, the outputs (one Vec
+/// per main-output channel) and the time the audio thread spent inside `process()`.
+pub struct Played {
+    pub latency: u32,
+    pub outputs: Vec<Vec<f32>>,
+    /// Read by the editor test (what a closed editor costs the audio thread).
+    #[allow(dead_code)]
+    pub in_process: Duration,
+}
+
+/// Activates at `sample_rate`, runs `job` on an audio thread, deactivates.
 pub fn run_job(
     instance: &mut PluginInstance<TestHost>,
     exts: Exts,
     layout: &PortLayout,
     sample_rate: f64,
     job: &Job,
-) -> (u32, Vec<Vec<f32>>) {
+) -> Played {
     let config = PluginAudioConfiguration {
         sample_rate,
         min_frames_count: 1,
@@ -481,7 +490,7 @@ pub fn run_job(
         .latency
         .expect("latency extension")
         .get(&instance.plugin_handle());
-    let (stopped, outputs) = std::thread::scope(|s| {
+    let (stopped, outputs, in_process) = std::thread::scope(|s| {
         let audio = s.spawn(move || audio_thread(processor, layout, sample_rate, job));
         while !audio.is_finished() {
             pump_main_thread(instance);
@@ -493,17 +502,25 @@ pub fn run_job(
     });
     instance.deactivate(stopped);
     pump_main_thread(instance);
-    (latency, outputs)
+    Played {
+        latency,
+        outputs,
+        in_process,
+    }
 }
 
 /// Plays `job` through the started processor, block by block, with its events; returns the
-/// stopped processor and the main output's channels.
+/// stopped processor, the main output's channels and the time spent inside `process()`.
 pub fn audio_thread(
     processor: StoppedPluginAudioProcessor<TestHost>,
     layout: &PortLayout,
     sample_rate: f64,
     job: &Job,
-) -> (StoppedPluginAudioProcessor<TestHost>, Vec<Vec<f32>>) {
+) -> (
+    StoppedPluginAudioProcessor<TestHost>,
+    Vec<Vec<f32>>,
+    Duration,
+) {
     let mut processor = processor
         .start_processing()
         .expect("start_processing failed");
@@ -527,6 +544,7 @@ pub fn audio_thread(
     let mut next_event = 0usize;
     let mut block_no = 0usize;
     let started = std::time::Instant::now();
+    let mut in_process = Duration::ZERO;
     while pos < len {
         let n = job.blocks[block_no % job.blocks.len()]
             .min(len - pos)
@@ -567,6 +585,7 @@ pub fn audio_thread(
                         port.iter_mut().map(|ch| &mut ch[..n]),
                     ),
                 }));
+            let called = std::time::Instant::now();
             processor
                 .process(
                     &ins,
@@ -577,6 +596,7 @@ pub fn audio_thread(
                     None,
                 )
                 .unwrap_or_else(|e| panic!("process(block {block_no}, {n} frames) failed: {e}"));
+            in_process += called.elapsed();
         }
         for (c, ch) in out_bufs[main_out].iter().enumerate() {
             for (i, &s) in ch[..n].iter().enumerate() {
@@ -596,7 +616,7 @@ pub fn audio_thread(
             }
         }
     }
-    (processor.stop_processing(), outputs)
+    (processor.stop_processing(), outputs, in_process)
 }
 
 /// A loaded, instantiated plugin with its extensions, ports configs and parameters.
@@ -662,6 +682,12 @@ impl Session {
         sample_rate: f64,
         job: &Job,
     ) -> (u32, Vec<Vec<f32>>) {
+        let played = self.play(layout, sample_rate, job);
+        (played.latency, played.outputs)
+    }
+
+    /// Like [`Self::run`], with the time the audio thread spent inside `process()`.
+    pub fn play(&mut self, layout: &PortLayout, sample_rate: f64, job: &Job) -> Played {
         run_job(&mut self.instance, self.exts, layout, sample_rate, job)
     }
 
