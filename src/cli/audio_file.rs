@@ -1,30 +1,40 @@
-//! WAV in and out. Reading checks everything before any work starts (see
-//! [`soundstage::offline::wav`]); writing goes to a
+//! Audio in and out. Reading (WAV, AIFF, FLAC) checks everything before any work starts (see
+//! [`soundstage::offline::audio_in`]); writing (WAV) goes to a
 //! temporary file in the target directory and is renamed into place, so an interrupted or
 //! failed write never leaves a half-written file, and never touches an existing one until
 //! the new one is complete and on disk.
 
 use super::CliError;
 use hound::{SampleFormat, WavSpec, WavWriter};
-use soundstage::offline::wav::{decode_stereo, Stereo, WavError};
+use rand::{RngExt, SeedableRng};
+use soundstage::offline::audio_in::{decode_stereo_from, InputError, Stereo, MAX_INPUT_FRAMES};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Reads a stereo 16/24-bit integer or 32-bit float WAV file.
+/// Reads a stereo WAV, AIFF or FLAC file, or says in the user's words why it cannot.
 pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
-    // Read everything first: I/O failures are then told apart from malformed files.
-    let bytes = std::fs::read(path).map_err(|source| CliError::Read {
+    let read = |source| CliError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // A directory opens, and then reads as nothing the probe knows: say what it is.
+    if path.is_dir() {
+        return Err(read(std::io::ErrorKind::IsADirectory.into()));
+    }
+    let file = File::open(path).map_err(read)?;
+    let extension = path.extension().and_then(|e| e.to_str());
     let path = path.to_path_buf();
-    decode_stereo(bytes).map_err(|e| match e {
-        WavError::NotWav(reason) => CliError::NotWav { path, reason },
-        WavError::SampleFormat(format) => CliError::SampleFormat { path, format },
-        WavError::Channels(channels) => CliError::Channels { path, channels },
-        WavError::SampleRate(rate) => CliError::SampleRate { path, rate },
-        WavError::Empty => CliError::Empty { path },
+    decode_stereo_from(Box::new(file), extension).map_err(|e| match e {
+        InputError::NotAudio(reason) => CliError::NotAudio { path, reason },
+        InputError::SampleFormat(coding) => CliError::SampleFormat { path, coding },
+        InputError::Channels(channels) => CliError::Channels { path, channels },
+        InputError::SampleRate(rate) => CliError::SampleRate { path, rate },
+        InputError::Empty => CliError::Empty { path },
+        InputError::TooLong => CliError::TooLong {
+            path,
+            limit: MAX_INPUT_FRAMES,
+        },
     })
 }
 
@@ -71,34 +81,134 @@ pub fn write_atomically(
     Ok(())
 }
 
-/// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.
-pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Result<(), CliError> {
-    let spec = WavSpec {
-        channels: channels.len() as u16,
-        sample_rate,
-        bits_per_sample: 32,
-        sample_format: SampleFormat::Float,
+/// The sample format of a written WAV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// 16-bit integer, TPDF-dithered.
+    S16,
+    /// 24-bit integer, TPDF-dithered.
+    S24,
+    /// 32-bit float (levels above full scale survive).
+    F32,
+}
+
+impl OutputFormat {
+    /// How the format is named to the user.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::S16 => "16-bit integer, dithered",
+            Self::S24 => "24-bit integer, dithered",
+            Self::F32 => "32-bit float",
+        }
+    }
+}
+
+/// The `WAVE_FORMAT_EXTENSIBLE` speaker mask of `channels` driver feeds in line order,
+/// leftmost first: a pair is front left and front right (0x3); a line of three or four
+/// drivers is no standard speaker layout (a three-driver line is L, C, R in that order, which
+/// no mask can say, and a fourth channel would be read as the LFE), so it gets none (0) and a
+/// player maps its channels in file order.
+pub fn channel_mask(channels: usize) -> u32 {
+    if channels == 2 {
+        0x3
+    } else {
+        0
+    }
+}
+
+/// The speaker mask a written file carries: `None` where the header is plain PCM (16-bit
+/// stereo, which hound writes without `WAVE_FORMAT_EXTENSIBLE`; a player takes it as L, R).
+pub fn written_mask(channels: usize, format: OutputFormat) -> Option<u32> {
+    (channels > 2 || format != OutputFormat::S16).then(|| channel_mask(channels))
+}
+
+/// Byte offset of `wFormatTag` in a WAV file whose `fmt ` chunk comes first, as hound writes.
+const FORMAT_TAG_OFFSET: u64 = 20;
+
+/// Byte offset of `dwChannelMask` in such a file's `WAVEFORMATEXTENSIBLE`.
+const CHANNEL_MASK_OFFSET: u64 = 40;
+
+/// `wFormatTag` of `WAVE_FORMAT_EXTENSIBLE`.
+const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+
+/// Seed of the dither noise: the same input renders to the same file.
+const DITHER_SEED: u64 = 0x5EED_D17E;
+
+/// Writes `channels` (all the same length; driver feeds in line order) as a WAV file of
+/// `format` at `sample_rate`, atomically, with [`channel_mask`]'s mask. Integer formats get
+/// TPDF dither of ±1 LSB; samples beyond full scale are clipped there, and how many were is
+/// returned.
+pub fn write_wav(
+    path: &Path,
+    sample_rate: u32,
+    channels: &[Vec<f32>],
+    format: OutputFormat,
+) -> Result<u64, CliError> {
+    let (bits_per_sample, sample_format) = match format {
+        OutputFormat::S16 => (16, SampleFormat::Int),
+        OutputFormat::S24 => (24, SampleFormat::Int),
+        OutputFormat::F32 => (32, SampleFormat::Float),
     };
+    let spec = WavSpec {
+        channels: u16::try_from(channels.len()).expect("at most four driver feeds"),
+        sample_rate,
+        bits_per_sample,
+        sample_format,
+    };
+    let io = |source| CliError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut clipped = 0u64;
     write_atomically(path, |temporary| {
         let encode = |e: hound::Error| match e {
-            hound::Error::IoError(source) => CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            },
+            hound::Error::IoError(source) => io(source),
             other => CliError::Encode {
                 path: path.to_path_buf(),
                 reason: other.to_string(),
             },
         };
-        let mut writer = WavWriter::new(BufWriter::new(temporary), spec).map_err(encode)?;
+        let mut writer = WavWriter::new(BufWriter::new(&mut *temporary), spec).map_err(encode)?;
         let len = channels.first().map_or(0, Vec::len);
+        let mut rng = rand::rngs::StdRng::seed_from_u64(DITHER_SEED);
+        let full_scale = f64::from(1u32 << (bits_per_sample - 1));
         for i in 0..len {
             for ch in channels {
-                writer.write_sample(ch[i]).map_err(encode)?;
+                if format == OutputFormat::F32 {
+                    writer.write_sample(ch[i]).map_err(encode)?;
+                    continue;
+                }
+                let dither = rng.random::<f64>() - rng.random::<f64>();
+                let scaled = (f64::from(ch[i]) * full_scale + dither).round();
+                let value = scaled.clamp(-full_scale, full_scale - 1.0);
+                if value != scaled {
+                    clipped += 1;
+                }
+                writer.write_sample(value as i32).map_err(encode)?;
             }
         }
-        writer.finalize().map_err(encode)
-    })
+        writer.finalize().map_err(encode)?;
+        set_channel_mask(temporary, channel_mask(channels.len())).map_err(io)
+    })?;
+    Ok(clipped)
+}
+
+/// Writes `mask` into the `WAVEFORMATEXTENSIBLE` header hound wrote (hound picks a mask from
+/// the channel count alone); a plain PCM header (16-bit stereo) has no mask and is left.
+fn set_channel_mask(file: &mut File, mask: u32) -> std::io::Result<()> {
+    let mut tag = [0u8; 2];
+    file.seek(SeekFrom::Start(FORMAT_TAG_OFFSET))?;
+    file.read_exact(&mut tag)?;
+    if u16::from_le_bytes(tag) == WAVE_FORMAT_EXTENSIBLE {
+        file.seek(SeekFrom::Start(CHANNEL_MASK_OFFSET))?;
+        file.write_all(&mask.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.
+pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Result<(), CliError> {
+    write_wav(path, sample_rate, channels, OutputFormat::F32).map(|_| ())
 }
 
 /// Writes text atomically.

@@ -1,8 +1,10 @@
 //! The commands themselves.
 
-use super::audio_file::{read_stereo, same_file, write_float, write_text};
-use super::settings::{from_args, plant_from};
-use super::{CliError, SettingsArgs};
+use super::audio_file::{
+    read_stereo, same_file, write_float, write_text, write_wav, written_mask, OutputFormat,
+};
+use super::settings::{describe, from_args, origin, plant_from, preset};
+use super::{say, CliError, SettingsArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use soundstage::design::config::presets::{self, DEFAULT_PRESET};
 use soundstage::design::config::settings::{Mode, Settings};
@@ -12,10 +14,11 @@ use soundstage::design::model::measured::{to_right, MeasuredHead};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::design::worker::design_checked;
 use soundstage::dsp::engine::Engine;
+use soundstage::offline::levels::{dbfs, true_peak};
 use soundstage::offline::poses::PoseTrack;
 use soundstage::offline::render::{engine_for, stream, stream_following};
 use soundstage::offline::test_mix::TestMix;
-use soundstage::params::{BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
+use soundstage::params::{BoolSpec, FloatSpec, BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
 use soundstage::tracking::{Pose, Tracked};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -131,23 +134,79 @@ fn process_following(
     Ok((out, latency, designs + 1))
 }
 
-/// `soundstage render`.
-pub fn render(
-    input: &Path,
-    output: &Path,
-    poses: Option<&Path>,
-    args: &SettingsArgs,
-) -> Result<(), CliError> {
+/// What `soundstage render` is asked to do.
+pub struct RenderJob<'a> {
+    /// The stereo input.
+    pub input: &'a Path,
+    /// The WAV file to write.
+    pub output: &'a Path,
+    /// Its sample format.
+    pub format: OutputFormat,
+    /// Whether to scale the output to [`NORMALIZED_PEAK_DBTP`].
+    pub normalize: bool,
+    /// A listener trajectory to follow.
+    pub poses: Option<&'a Path>,
+}
+
+/// True peak `--normalize` brings the output to, dBTP: a decibel below full scale leaves
+/// room for a lossy encoder's overshoot.
+pub const NORMALIZED_PEAK_DBTP: f64 = -1.0;
+
+/// Refuses an output path that cannot be the WAV file asked for, before any work: a
+/// directory, a name that is not a WAV file's, the input itself.
+fn check_output(input: &Path, output: &Path) -> Result<(), CliError> {
+    if output.is_dir() {
+        return Err(CliError::OutputIsDirectory {
+            output: output.to_path_buf(),
+        });
+    }
+    let wav = output
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+    if !wav {
+        return Err(CliError::OutputNotWav {
+            output: output.to_path_buf(),
+        });
+    }
     if input == output || same_file(input, output) {
         return Err(CliError::SameFile {
             output: output.to_path_buf(),
         });
     }
+    Ok(())
+}
+
+/// The drivers' names in line order, leftmost first, as the output's channels hold them.
+fn driver_order(outputs: usize) -> &'static str {
+    match outputs {
+        2 => "L, R",
+        3 => "L, C, R",
+        _ => "L, inner L, inner R, R",
+    }
+}
+
+/// `soundstage render`.
+pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
+    let (input, output) = (job.input, job.output);
+    check_output(input, output)?;
     let (settings, outputs) = from_args(args)?;
-    let track = poses.map(read_poses).transpose()?;
+    let track = job.poses.map(read_poses).transpose()?;
     let plant = plant_from(args, &settings, outputs)?;
     let audio = read_stereo(input)?;
-    let (out, latency, designs) = match &track {
+    let nyquist = f64::from(audio.sample_rate) / 2.0;
+    if nyquist < metrics::SEPARATION_BAND.1 {
+        eprintln!(
+            "soundstage: warning: {} is sampled at {} Hz, so it holds nothing above {nyquist:.0} Hz, \
+             below the top of the {:.0} Hz-{:.0} kHz band where the cancellation works: expect \
+             a narrower image than at 44.1 kHz or more",
+            input.display(),
+            audio.sample_rate,
+            metrics::SEPARATION_BAND.0,
+            metrics::SEPARATION_BAND.1 / 1000.0
+        );
+    }
+    let (mut out, latency, designs) = match &track {
         Some(track) => process_following(
             &settings,
             outputs,
@@ -168,46 +227,111 @@ pub fn render(
             (out, latency, 1)
         }
     };
-    write_float(output, audio.sample_rate, &out)?;
-    eprintln!(
-        "{} -> {}: {} samples at {} Hz, {} outputs ({} mode{}, {}), latency of {} samples compensated{}",
+    let rendered_peak = out.iter().map(|c| true_peak(c)).fold(0.0, f64::max);
+    let gain = if job.normalize && rendered_peak > 0.0 {
+        10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / rendered_peak
+    } else {
+        1.0
+    };
+    if gain != 1.0 {
+        for channel in &mut out {
+            channel
+                .iter_mut()
+                .for_each(|v| *v = (f64::from(*v) * gain) as f32);
+        }
+    }
+    let peak_dbtp = dbfs(rendered_peak * gain);
+    let clipped = write_wav(output, audio.sample_rate, &out, job.format)?;
+    let frames = audio.left.len();
+    say!(
+        "{} -> {}: {frames} frames at {} Hz ({:.1} s), read as {}",
         input.display(),
         output.display(),
-        audio.left.len(),
         audio.sample_rate,
-        outputs,
+        frames as f64 / f64::from(audio.sample_rate),
+        audio.read_as
+    );
+    say!("settings ({}): {}", origin(args), describe(&settings));
+    say!(
+        "{outputs} drivers in line order, leftmost first: {} ({}, {}); {} mode{}, {}; latency of {latency} samples compensated{}",
+        driver_order(outputs),
+        job.format.describe(),
+        match written_mask(outputs, job.format) {
+            None => "plain stereo header".to_string(),
+            Some(0) => "channel mask none: no standard speaker layout".to_string(),
+            Some(mask) => format!("channel mask 0x{mask:X}"),
+        },
         settings.mode.id(),
         if settings.preview { ", headphone preview" } else { "" },
         plant.name(),
-        latency,
         if track.is_some() {
-            format!(", following the listener ({designs} poses designed)")
+            format!("; following the listener ({designs} poses designed)")
         } else {
             String::new()
         }
     );
+    say!(
+        "true peak {peak_dbtp:+.1} dBTP{}",
+        if gain != 1.0 {
+            format!(" (normalized by {:+.1} dB)", dbfs(gain))
+        } else {
+            String::new()
+        }
+    );
+    if peak_dbtp > 0.0 {
+        eprintln!(
+            "soundstage: warning: {} peaks at {peak_dbtp:+.1} dBTP and clips in players: lower the input by {:.1} dB, or add --normalize",
+            output.display(),
+            peak_dbtp
+        );
+    }
+    if clipped > 0 {
+        eprintln!(
+            "soundstage: warning: {clipped} samples of {} were clipped at full scale ({}): add --normalize, or use --format f32",
+            output.display(),
+            job.format.describe()
+        );
+    }
     Ok(())
 }
 
-/// RMS and peak of a signal, dBFS.
-fn levels(x: &[f32]) -> (f64, f64) {
+/// RMS of a signal, dBFS.
+fn rms_dbfs(x: &[f32]) -> f64 {
     let rms = (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt();
-    let peak = x.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
-    let db = |v: f64| 20.0 * v.max(1e-12).log10();
-    (db(rms), db(peak))
+    dbfs(rms.max(1e-12))
 }
+
+/// Sample peak the demo's input is scaled to, dBFS.
+const DEMO_INPUT_PEAK_DBFS: f32 = -6.0;
 
 /// `soundstage demo`.
 ///
 /// NOTE: long because the demo is one script: make the mix, render it, write the files and
 /// the summary a new user reads.
 pub fn demo(outdir: &Path) -> Result<(), CliError> {
+    if outdir.is_file() {
+        return Err(CliError::DirectoryIsFile {
+            path: outdir.to_path_buf(),
+            command: "demo",
+        });
+    }
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
         path: outdir.to_path_buf(),
         source,
     })?;
     let sample_rate = 48_000;
-    let mix = TestMix::generate(sample_rate as f64, 8.0, 1);
+    let mut mix = TestMix::generate(sample_rate as f64, 8.0, 1);
+    // The synthetic parts sum above full scale: bring the mix to a mastered level, so that
+    // the output (which the cancellation raises by a few dB) stays below full scale too.
+    let mix_peak = mix
+        .left
+        .iter()
+        .chain(&mix.right)
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let to_level = 10f32.powf(DEMO_INPUT_PEAK_DBFS / 20.0) / mix_peak;
+    for v in mix.left.iter_mut().chain(mix.right.iter_mut()) {
+        *v *= to_level;
+    }
     let settings = Settings::default();
     let outputs = 2;
     let sphere = SphereHead::default();
@@ -269,15 +393,19 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
         "Latency: {latency} samples ({:.1} ms), compensated in output.wav.\n",
         latency as f64 * 1000.0 / sample_rate as f64
     );
-    let _ = writeln!(text, "Levels (RMS / peak, dBFS):");
+    let _ = writeln!(text, "Levels (RMS dBFS / true peak dBTP):");
     for (name, x) in [
         ("input L", &mix.left),
         ("input R", &mix.right),
         ("output L", &out[0]),
         ("output R", &out[1]),
     ] {
-        let (rms, peak) = levels(x);
-        let _ = writeln!(text, "  {name:9} {rms:7.1} / {peak:6.1}");
+        let _ = writeln!(
+            text,
+            "  {name:9} {:7.1} / {:6.1}",
+            rms_dbfs(x),
+            dbfs(true_peak(x))
+        );
     }
     let _ = writeln!(
         text,
@@ -292,7 +420,7 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
         );
     }
     write_text(&outdir.join("summary.txt"), &text)?;
-    eprintln!(
+    say!(
         "wrote {}, {} and {}",
         input_path.display(),
         output_path.display(),
@@ -301,16 +429,21 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `soundstage params`.
-pub fn params(json: bool) -> Result<(), CliError> {
-    let defaults = Settings::default();
+/// `soundstage params`, with a preset's values in place of the defaults if one is named.
+pub fn params(json: bool, preset_name: Option<&str>) -> Result<(), CliError> {
+    let defaults = match preset_name {
+        Some(name) => preset(name)?.apply(&Settings::default()),
+        None => Settings::default(),
+    };
+    let value_of = |s: &FloatSpec| (s.read)(&defaults) as f32;
+    let switch_of = |s: &BoolSpec| (s.read)(&defaults);
     if json {
         let mut list: Vec<serde_json::Value> = FLOAT_PARAMS
             .iter()
             .map(|s| {
                 serde_json::json!({
                     "id": s.id, "name": s.name, "kind": "float", "min": s.min, "max": s.max,
-                    "unit": s.unit.trim(), "default": s.default, "help": s.help,
+                    "unit": s.unit.trim(), "default": value_of(s), "help": s.help,
                 })
             })
             .collect();
@@ -320,29 +453,32 @@ pub fn params(json: bool) -> Result<(), CliError> {
         }));
         list.extend(BOOL_PARAMS.iter().map(|s| {
             serde_json::json!({ "id": s.id, "name": s.name, "kind": "bool", "values": ["off", "on"],
-                "default": if s.default { "on" } else { "off" }, "help": s.help })
+                "default": if switch_of(s) { "on" } else { "off" }, "help": s.help })
         }));
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&list).expect("JSON values serialise")
         );
         return Ok(());
     }
-    println!(
+    say!(
         "{:<8} {:<20} {:<26} {:<12} help",
-        "id", "name", "range", "default"
+        "id",
+        "name",
+        "range",
+        preset_name.map_or("default", |_| "preset")
     );
     for s in &FLOAT_PARAMS {
-        println!(
+        say!(
             "{:<8} {:<20} {:<26} {:<12} {}",
             s.id,
             s.name,
             format!("{} to {}", s.format(s.min), s.format(s.max)),
-            s.format(s.default),
+            s.format(value_of(s)),
             s.help
         );
     }
-    println!(
+    say!(
         "{:<8} {:<20} {:<26} {:<12} {}",
         MODE_ID,
         "Mode",
@@ -351,12 +487,12 @@ pub fn params(json: bool) -> Result<(), CliError> {
         MODE_HELP
     );
     for s in &BOOL_PARAMS {
-        println!(
+        say!(
             "{:<8} {:<20} {:<26} {:<12} {}",
             s.id,
             s.name,
             "off|on",
-            if s.default { "on" } else { "off" },
+            if switch_of(s) { "on" } else { "off" },
             s.help
         );
     }
@@ -378,7 +514,7 @@ pub fn presets(json: bool) -> Result<(), CliError> {
                 })
             })
             .collect();
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&list).expect("JSON values serialise")
         );
@@ -390,7 +526,7 @@ pub fn presets(json: bool) -> Result<(), CliError> {
         } else {
             ""
         };
-        println!("{:<16} {}{default}: {}", p.id, p.name, p.description);
+        say!("{:<16} {}{default}: {}", p.id, p.name, p.description);
     }
     Ok(())
 }
@@ -423,15 +559,15 @@ pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
             "horizontal_measurements": measurements,
             "kept_azimuths_deg": kept,
         });
-        println!(
+        say!(
             "{}",
             serde_json::to_string(&value).expect("JSON values serialise")
         );
         return Ok(());
     }
     let taps = set.measurements.first().map_or(0, |m| m.irs[0].len());
-    println!("{}: \"{}\"", file.display(), set.name);
-    println!(
+    say!("{}: \"{}\"", file.display(), set.name);
+    say!(
         "  {} Hz, {} taps, measured at {:.2} m; {} directions in the horizontal plane",
         set.sample_rate,
         taps,
@@ -440,7 +576,7 @@ pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
     );
     let lo = front.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = front.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    println!(
+    say!(
         "  designs for drivers from {lo:.0}° to {hi:.0}° (positive to the listener's right), {} directions kept",
         kept.len()
     );

@@ -13,21 +13,29 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not a WAV file hound can read.
-    #[error("{path} is not a readable WAV file ({reason})")]
-    NotWav {
+    /// The file is not audio the decoder can read.
+    #[error("{path} is not a readable WAV, AIFF or FLAC file ({reason})")]
+    NotAudio {
         /// The file.
         path: PathBuf,
         /// What the decoder said.
         reason: String,
     },
-    /// A WAV file with a sample format we do not read.
-    #[error("{path}: {format} is not supported; use 16- or 24-bit integer or 32-bit float WAV")]
+    /// Audio in a coding Soundstage does not decode.
+    #[error("{path}: {coding} is not supported; use PCM WAV or AIFF (8/16/24/32-bit integer, 32/64-bit float) or FLAC")]
     SampleFormat {
         /// The file.
         path: PathBuf,
-        /// What it is.
-        format: String,
+        /// What it holds.
+        coding: String,
+    },
+    /// An input longer than any output file can hold.
+    #[error("{path} is longer than {limit} frames (3.1 hours at 48 kHz), the most a 32-bit WAV file of four drivers holds; split it")]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// The most frames accepted.
+        limit: u64,
     },
     /// Not a stereo file.
     #[error(
@@ -37,7 +45,7 @@ pub enum CliError {
         /// The file.
         path: PathBuf,
         /// How many it has.
-        channels: u16,
+        channels: usize,
     },
     /// A sample rate outside what Soundstage accepts.
     #[error("{path}: its sample rate is {rate} Hz; Soundstage renders at 8000 to 768000 Hz")]
@@ -59,6 +67,29 @@ pub enum CliError {
         /// The output path given.
         output: PathBuf,
     },
+    /// An output name that is not a WAV file's.
+    #[error("{output}: Soundstage writes WAV files; give OUT a name ending in .wav")]
+    OutputNotWav {
+        /// The output path given.
+        output: PathBuf,
+    },
+    /// An output path that names a directory.
+    #[error("{output} is a directory; give OUT a file name, e.g. {}", output.join("out.wav").display())]
+    OutputIsDirectory {
+        /// The output path given.
+        output: PathBuf,
+    },
+    /// An output directory that is a file.
+    #[error("{path} is a file; {command} writes its files into a directory: give a directory's name (it is created if missing)")]
+    DirectoryIsFile {
+        /// The path given.
+        path: PathBuf,
+        /// The command.
+        command: &'static str,
+    },
+    /// Standard output could not be written.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -136,4 +167,12 @@ pub enum CliError {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl CliError {
+    /// Whether the failure is a reader that closed the pipe early (`soundstage params | head
+    /// -1`): not worth a word, and the command has done what the reader wanted.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, Self::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
 }

@@ -9,12 +9,41 @@ mod settings;
 
 pub use error::CliError;
 
+use audio_file::OutputFormat;
 use clap::{Parser, Subcommand};
+use std::io::Write as _;
 use std::path::PathBuf;
+
+/// Writes one line to standard output, as `println!` does, but returns a failure instead of
+/// panicking: a reader that closed the pipe early (`soundstage params | head -1`) ends the
+/// command quietly (see [`CliError::is_closed_pipe`]).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))?
+    };
+}
+pub(crate) use say;
+
+/// Writes `line` and a newline to standard output.
+pub(crate) fn write_line(line: std::fmt::Arguments) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .map_err(CliError::Stdout)
+}
 
 /// Soundstage: wide, deep, centred stereo on speakers or headphones.
 #[derive(Debug, Parser)]
-#[command(name = "soundstage", version, about, long_about = None)]
+#[command(
+    name = "soundstage",
+    version,
+    about,
+    long_about = None,
+    after_help = "Results go to standard output, warnings and errors to standard error.\n\
+        Examples:\n  soundstage demo out/demo\n  soundstage render mix.wav wide.wav --preset desktop --set width=80%\n  \
+        soundstage report out/report --preset soundbar"
+)]
 pub struct Args {
     /// What to do.
     #[command(subcommand)]
@@ -24,14 +53,17 @@ pub struct Args {
 /// Options that choose the settings, shared by `render` and `report`.
 #[derive(Debug, clap::Args)]
 pub struct SettingsArgs {
-    /// Geometry preset to start from (see `soundstage presets`).
+    /// Geometry preset to start from, any case (see `soundstage presets`) [default:
+    /// studio-monitors].
     #[arg(long, value_name = "NAME")]
     pub preset: Option<String>,
-    /// Sets a parameter, in the units `soundstage params` shows (e.g. `width=60`,
-    /// `mode=headphones`, `loud=off`). Repeatable; applied after the preset.
+    /// Sets a parameter (see `soundstage params`), in its unit or another of the same
+    /// quantity: `width=60`, `width=60%`, `dist=120cm`, `bassx=0.1kHz`, `mode=headphones`,
+    /// `loud=off`. Repeatable; applied after the preset.
     #[arg(long = "set", value_name = "ID=VALUE")]
     pub sets: Vec<String>,
-    /// Number of output channels (drivers): 2 (a pair), 3 (left-centre-right line) or 4.
+    /// Number of drivers, one output channel each, in line order, leftmost (as the listener
+    /// sees them) first: 2 (L, R), 3 (L, C, R) or 4 [default: the preset's].
     #[arg(long, value_name = "2|3|4", value_parser = clap::value_parser!(u16).range(2..=4))]
     pub outputs: Option<u16>,
     /// Design for (and, in the report, listen through) the measured head of this SOFA file
@@ -43,12 +75,22 @@ pub struct SettingsArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Processes a stereo WAV file; OUT has one channel per driver, aligned with IN.
+    /// Processes a stereo file; OUT has one channel per driver, aligned with IN.
+    #[command(after_help = "Examples:\n  soundstage render mix.flac wide.wav\n  \
+        soundstage render mix.wav bar.wav --preset soundbar --format s24\n  \
+        soundstage render mix.aiff phones.wav --preset headphones --set width=70% --normalize")]
     Render {
-        /// Stereo input (16/24-bit integer or 32-bit float WAV).
+        /// Stereo input: WAV (8/16/24/32-bit integer, 32/64-bit float), AIFF or FLAC.
         input: PathBuf,
-        /// Output (32-bit float WAV); never the input.
+        /// Output WAV file (the name must end in .wav), one channel per driver in line order,
+        /// leftmost first; never the input.
         output: PathBuf,
+        /// Sample format of OUT; integer formats are TPDF-dithered.
+        #[arg(long, value_enum, default_value = "f32")]
+        format: OutputFormat,
+        /// Scales OUT so that its true peak is at -1 dBTP (up or down).
+        #[arg(long)]
+        normalize: bool,
         /// Follows a moving listener: a CSV file with the header time_s,x_m,y_m,yaw_deg (x to
         /// the listener's right, y their distance from the drivers, yaw with the nose to
         /// their left), interpolated linearly in time; it replaces offset, dist and yaw.
@@ -60,18 +102,29 @@ pub enum Command {
     },
     /// Synthesises a short test mix, renders it with the default preset and writes the
     /// input, the output and a summary into OUTDIR.
+    #[command(after_help = "Example:\n  soundstage demo out/demo")]
     Demo {
         /// Directory to write into (created if missing).
         outdir: PathBuf,
     },
-    /// Lists every parameter: id, name, range, unit, default.
+    /// Lists every parameter: id, name, range, unit, default (or a preset's value).
+    #[command(
+        after_help = "Examples:\n  soundstage params\n  soundstage params --preset laptop\n  \
+        soundstage params --json"
+    )]
     Params {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Shows this preset's values in place of the defaults.
+        #[arg(long, value_name = "NAME")]
+        preset: Option<String>,
     },
     /// Designs for the settings and writes what a simulated listener gets: metrics.json and
     /// PNG plots (cancellation, ear responses, beam pattern, virtual-speaker cues, mono sum).
+    #[command(after_help = "Examples:\n  soundstage report out/report\n  \
+        soundstage report out/bar --preset soundbar\n  \
+        soundstage report out/head --sofa head.sofa --set offset=5cm")]
     Report {
         /// Directory to write into (created if missing).
         outdir: PathBuf,
@@ -80,6 +133,7 @@ pub enum Command {
         settings: SettingsArgs,
     },
     /// Lists the geometry presets.
+    #[command(after_help = "Examples:\n  soundstage presets\n  soundstage presets --json")]
     Presets {
         /// Machine-readable output.
         #[arg(long)]
@@ -87,6 +141,9 @@ pub enum Command {
     },
     /// Reads a SOFA file as the plugin would and tells what it holds: the set's name, rate,
     /// measurement radius and the horizontal-plane directions it can design for.
+    #[command(
+        after_help = "Examples:\n  soundstage sofa head.sofa\n  soundstage sofa head.sofa --json"
+    )]
     Sofa {
         /// The SOFA file (SimpleFreeFieldHRIR).
         file: PathBuf,
@@ -102,12 +159,23 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Command::Render {
             input,
             output,
+            format,
+            normalize,
             poses,
             settings,
-        } => commands::render(&input, &output, poses.as_deref(), &settings),
+        } => commands::render(
+            &commands::RenderJob {
+                input: &input,
+                output: &output,
+                format,
+                normalize,
+                poses: poses.as_deref(),
+            },
+            &settings,
+        ),
         Command::Demo { outdir } => commands::demo(&outdir),
         Command::Report { outdir, settings } => report::report(&outdir, &settings),
-        Command::Params { json } => commands::params(json),
+        Command::Params { json, preset } => commands::params(json, preset.as_deref()),
         Command::Presets { json } => commands::presets(json),
         Command::Sofa { file, json } => commands::sofa(&file, json),
     }

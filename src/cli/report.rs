@@ -3,7 +3,7 @@
 
 use super::audio_file::write_text;
 use super::settings::{from_args, plant_from};
-use super::{plots, CliError, SettingsArgs};
+use super::{plots, say, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
 use soundstage::design::evaluate::metrics;
@@ -20,6 +20,12 @@ const SAMPLE_RATE: f64 = 48_000.0;
 
 /// Writes `metrics.json` and the plots for the settings `args` describe into `outdir`.
 pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
+    if outdir.is_file() {
+        return Err(CliError::DirectoryIsFile {
+            path: outdir.to_path_buf(),
+            command: "report",
+        });
+    }
     let (settings, outputs) = from_args(args)?;
     let head = plant_from(args, &settings, outputs)?;
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
@@ -67,8 +73,8 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
         Some(map) => plots::sweet_spot(&outdir.join("sweet_spot.png"), map)?,
         None => plots::no_sweet_spot(&outdir.join("sweet_spot.png"))?,
     }
-    print_summary(&metrics, &analysis);
-    println!("wrote {}", outdir.display());
+    print_summary(&metrics, &analysis)?;
+    say!("wrote {}", outdir.display());
     Ok(())
 }
 
@@ -101,10 +107,14 @@ fn measured_head_figures(
 }
 
 /// The report's headline figures on standard output.
-fn print_summary(m: &Metrics, analysis: &Analysis) {
-    println!(
+fn print_summary(m: &Metrics, analysis: &Analysis) -> Result<(), CliError> {
+    say!(
         "{} mode, {} outputs, latency {} samples ({:.1} ms), designed in {:.1} ms",
-        m.settings.mode, m.settings.outputs, m.latency_samples, m.latency_ms, m.design_time_ms
+        m.settings.mode,
+        m.settings.outputs,
+        m.latency_samples,
+        m.latency_ms,
+        m.design_time_ms
     );
     if let Some(sep) = &analysis.separation {
         let line: Vec<String> = sep
@@ -112,17 +122,17 @@ fn print_summary(m: &Metrics, analysis: &Analysis) {
             .iter()
             .map(|(p, s)| format!("{} {:.1}", p.label, s.mean_db))
             .collect();
-        println!("separation (dB, 300 Hz-6 kHz): {}", line.join(", "));
+        say!("separation (dB, 300 Hz-6 kHz): {}", line.join(", "));
     }
     if let Some(h) = &m.measured_head {
         let (a, b) = (h.matched, h.sphere_design);
-        println!(
+        say!(
             "on the measured head: designed for it {:.1} dB (±5 cm {:.1} / {:.1}), designed for the sphere {:.1} dB (±5 cm {:.1} / {:.1})",
             a.nominal_db, a.plus_5cm_db, a.minus_5cm_db, b.nominal_db, b.plus_5cm_db, b.minus_5cm_db
         );
     }
     if let Ok(b) = &analysis.beam {
-        println!(
+        say!(
             "centre beam {:.0} Hz-{:.0} Hz: front/side {:.1} dB, ±45° {:.1} dB, min WNG {:.1} dB",
             b.band.0,
             b.band.1,
@@ -132,6 +142,7 @@ fn print_summary(m: &Metrics, analysis: &Analysis) {
         );
     }
     for note in &analysis.notes {
-        println!("note: {note}");
+        say!("note: {note}");
     }
+    Ok(())
 }

@@ -30,7 +30,7 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
         value: value.to_string(),
         reason,
     };
-    if let Some(spec) = FLOAT_PARAMS.iter().find(|s| s.id == id) {
+    if let Some(spec) = FLOAT_PARAMS.iter().find(|s| s.id.eq_ignore_ascii_case(id)) {
         let v = parse_number(value, spec.unit)
             .ok_or_else(|| bad(format!("not a number (unit: {})", spec.unit.trim())))?;
         if !(spec.min..=spec.max).contains(&v) {
@@ -44,7 +44,7 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
         (spec.apply)(settings, v as f64);
         return Ok(());
     }
-    if let Some(spec) = BOOL_PARAMS.iter().find(|s| s.id == id) {
+    if let Some(spec) = BOOL_PARAMS.iter().find(|s| s.id.eq_ignore_ascii_case(id)) {
         let on = match value.to_ascii_lowercase().as_str() {
             "on" | "true" | "1" | "yes" => true,
             "off" | "false" | "0" | "no" => false,
@@ -53,7 +53,7 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
         (spec.apply)(settings, on);
         return Ok(());
     }
-    if id == MODE_ID {
+    if id.eq_ignore_ascii_case(MODE_ID) {
         settings.mode = Mode::ALL
             .into_iter()
             .find(|m| m.id() == value.to_ascii_lowercase())
@@ -66,20 +66,25 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
     })
 }
 
+/// The preset named `name` (any case), or an error listing the presets.
+pub fn preset(name: &str) -> Result<presets::Preset, CliError> {
+    presets::find(name).ok_or_else(|| CliError::UnknownPreset {
+        name: name.to_string(),
+        known: presets::all()
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
 /// The settings and output count the arguments ask for: defaults, then the preset, then each
 /// `--set` in order. Without `--outputs`, the preset's layout (or 2).
 pub fn from_args(args: &SettingsArgs) -> Result<(Settings, usize), CliError> {
     let mut settings = Settings::default();
     let mut outputs = 2;
     if let Some(name) = &args.preset {
-        let preset = presets::find(name).ok_or_else(|| CliError::UnknownPreset {
-            name: name.clone(),
-            known: presets::all()
-                .iter()
-                .map(|p| p.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })?;
+        let preset = preset(name)?;
         settings = preset.apply(&settings);
         outputs = preset.outputs;
     }
@@ -87,6 +92,40 @@ pub fn from_args(args: &SettingsArgs) -> Result<(Settings, usize), CliError> {
         apply_set(&mut settings, assignment)?;
     }
     Ok((settings, args.outputs.map_or(outputs, usize::from)))
+}
+
+/// Every parameter's value in `settings` as `ID=VALUE`, the way `--set` takes it, so that a
+/// printed line can be pasted back: `mode=speakers width=100% ...`.
+pub fn describe(settings: &Settings) -> String {
+    let mut parts = vec![format!("{MODE_ID}={}", settings.mode.id())];
+    parts.extend(FLOAT_PARAMS.iter().map(|s| {
+        format!(
+            "{}={:.*}{}",
+            s.id,
+            s.decimals,
+            (s.read)(settings),
+            s.unit.trim()
+        )
+    }));
+    parts.extend(
+        BOOL_PARAMS
+            .iter()
+            .map(|s| format!("{}={}", s.id, if (s.read)(settings) { "on" } else { "off" })),
+    );
+    parts.join(" ")
+}
+
+/// Where the settings came from, as the user gave them: `preset desktop, --set width=80%`.
+pub fn origin(args: &SettingsArgs) -> String {
+    let mut parts = vec![format!(
+        "preset {}",
+        args.preset
+            .as_deref()
+            .and_then(presets::find)
+            .map_or(presets::DEFAULT_PRESET.to_string(), |p| p.id)
+    )];
+    parts.extend(args.sets.iter().map(|s| format!("--set {s}")));
+    parts.join(", ")
 }
 
 /// The head the arguments ask to design for: the SOFA file's measured head, or the sphere;

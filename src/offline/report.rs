@@ -55,17 +55,18 @@ pub struct Metrics {
     pub sweet_spot: Option<SweetSpot>,
 }
 
-/// The settings, in the report's units.
+/// The settings. Every key names its unit (`_db`, `_m`, `_hz`, `_deg`, `_percent`), so a
+/// reader never guesses; width and depth are in percent, as the command line speaks them.
 #[derive(Clone, Debug, Serialize)]
 pub struct SettingsFigures {
     /// `speakers`, `headphones` or `binaural`.
     pub mode: &'static str,
     /// Number of outputs.
     pub outputs: usize,
-    /// Width, 0 to 1.
-    pub width: f64,
-    /// Depth, 0 to 1.
-    pub depth: f64,
+    /// Width, 0 to 100 %.
+    pub width_percent: f64,
+    /// Depth, 0 to 100 %.
+    pub depth_percent: f64,
     /// Cancellation target, dB.
     pub cancellation_db: f64,
     /// Boost limit, dB.
@@ -306,8 +307,8 @@ impl SettingsFigures {
         Self {
             mode: s.mode.id(),
             outputs,
-            width: s.width,
-            depth: s.depth,
+            width_percent: s.width * 100.0,
+            depth_percent: s.depth * 100.0,
             cancellation_db: s.cancellation_db,
             boost_limit_db: s.boost_limit_db,
             driver_spacing_m: s.spacing_m,

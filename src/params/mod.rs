@@ -241,11 +241,62 @@ fn bool_param(spec: &'static BoolSpec, redesign: &Redesign) -> BoolParam {
     p
 }
 
-/// Parses "12.5", "12.5 dB", "12.5dB": a number with or without its unit.
+/// Units a value may be typed in, with their size in a quantity's base unit: a parameter
+/// shown in one unit of a quantity takes the others of that quantity too (`dist=120cm`,
+/// `spacing=0.15 m`, `bassx=0.1kHz`).
+const UNIT_SIZES: [(&str, f64); 9] = [
+    ("m", 1.0),
+    ("cm", 0.01),
+    ("mm", 0.001),
+    ("Hz", 1.0),
+    ("kHz", 1000.0),
+    ("%", 1.0),
+    ("dB", 1.0),
+    ("°", 1.0),
+    ("deg", 1.0),
+];
+
+/// Units of the same quantity as a unit of [`UNIT_SIZES`].
+fn same_quantity(a: &str, b: &str) -> bool {
+    let quantity = |u: &str| match u {
+        "m" | "cm" | "mm" => 0,
+        "Hz" | "kHz" => 1,
+        "%" => 2,
+        "dB" => 3,
+        "°" | "deg" => 4,
+        _ => 5,
+    };
+    quantity(a) != 5 && quantity(a) == quantity(b)
+}
+
+/// Parses "12.5", "12.5 dB", "12.5dB", and a length or frequency in another unit of its
+/// quantity ("120cm" for a parameter in metres): the value in `unit`. Unit names are
+/// matched regardless of case ("DB", "khz").
 pub fn parse_number(text: &str, unit: &str) -> Option<f32> {
     let t = text.trim();
-    let t = t.strip_suffix(unit.trim()).unwrap_or(t).trim();
-    t.parse::<f32>().ok().filter(|v| v.is_finite())
+    let unit = unit.trim();
+    let number_end = t
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')))
+        .unwrap_or(t.len());
+    let (number, suffix) = t.split_at(number_end);
+    let suffix = suffix.trim();
+    let value = number.trim().parse::<f64>().ok()?;
+    let scale = if suffix.is_empty() || suffix.eq_ignore_ascii_case(unit) {
+        1.0
+    } else {
+        let size = |name: &str| {
+            UNIT_SIZES
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .copied()
+        };
+        let ((given, given_size), (_, unit_size)) = (size(suffix)?, size(unit)?);
+        if !same_quantity(given, unit) {
+            return None;
+        }
+        given_size / unit_size
+    };
+    Some((value * scale) as f32).filter(|v| v.is_finite())
 }
 
 impl Default for SoundstageParams {
@@ -374,6 +425,35 @@ pub fn follow(settings: &mut Settings, tracked: &Tracked) {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_value_is_read_in_its_unit_or_another_of_its_quantity_and_nothing_else() {
+        for (text, unit, expected) in [
+            ("1.2", " m", Some(1.2)),
+            ("1.2 m", " m", Some(1.2)),
+            ("120cm", " m", Some(1.2)),
+            ("1200 mm", " m", Some(1.2)),
+            ("0.15 m", " cm", Some(15.0)),
+            ("0.1kHz", " Hz", Some(100.0)),
+            ("120 HZ", " Hz", Some(120.0)),
+            ("-20db", " dB", Some(-20.0)),
+            ("60%", " %", Some(60.0)),
+            ("30deg", "°", Some(30.0)),
+            ("-15°", "°", Some(-15.0)),
+            ("120 Hz", " m", None),
+            ("60 dB", " %", None),
+            ("1.2 furlongs", " m", None),
+            ("m", " m", None),
+            ("inf", " m", None),
+            ("1e40", " dB", None),
+        ] {
+            let read = parse_number(text, unit);
+            match (read, expected) {
+                (Some(r), Some(e)) => assert!((r - e).abs() < 1e-5, "{text:?} read as {r}"),
+                (r, e) => assert_eq!(r, e, "{text:?} in {unit:?}"),
+            }
+        }
+    }
 
     #[test]
     fn the_names_are_the_tables_indices_and_the_ids_are_unique() {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: seeded signals and level measures.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod sofa;
 
 use atomic_float::AtomicF64;

@@ -224,3 +224,15 @@ pub fn write(path: &Path, title: &str, set: &[Written], extras: &Extras) {
         .with_shape(&[1, 2]);
     b.write(path).expect("the SOFA file is written");
 }
+
+/// Writes `head.sofa` in `dir`: the synthetic head every 5°, with the default extras.
+pub fn write_synthetic_head(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("head.sofa");
+    write(
+        &file,
+        "synthetic head",
+        &measurements(Head::Synthetic, 5.0),
+        &Extras::default(),
+    );
+    file
+}

@@ -54,9 +54,11 @@ pub fn with_mode(mode: Mode) -> Vec<Preset> {
     all().into_iter().filter(|p| p.mode == mode).collect()
 }
 
-/// The preset with this id, if any.
+/// The preset with this id, regardless of case, if any.
 pub fn find(id: &str) -> Option<Preset> {
-    all().into_iter().find(|p| p.id == id)
+    all()
+        .into_iter()
+        .find(|p| p.id.eq_ignore_ascii_case(id.trim()))
 }
 
 /// The id of the preset the defaults correspond to.

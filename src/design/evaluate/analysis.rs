@@ -15,6 +15,10 @@ pub const BEAM_AZIMUTHS: std::ops::RangeInclusive<i32> = -90..=90;
 /// Frequencies of the polar plots, Hz.
 pub const POLAR_FREQUENCIES: [f64; 4] = [500.0, 1000.0, 2000.0, 4000.0];
 
+/// How far above the start of the processed band a line's spatial aliasing frequency must
+/// lie for its beam to cover an octave (a narrower beam is reported with a note saying so).
+const MIN_BEAM_OCTAVE_RATIO: f64 = 2.0;
+
 /// The band the beam figures are reported over, Hz.
 pub const BEAM_BAND: (f64, f64) = (630.0, 2000.0);
 
@@ -234,12 +238,40 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             .collect(),
     );
 
-    let beam = if s.mode == Mode::Speakers && made.beam.available() {
+    let processed = s.bass_crossover_hz + 2.0 * crate::design::filters::crossover::STEP_OFFSET_HZ;
+    // The spacings from which a beam has a band above the processing's start, and an octave.
+    let spacing_cm_for =
+        |ratio: f64| 100.0 * crate::design::SPEED_OF_SOUND / (2.0 * ratio * processed);
+    let beam = if s.mode == Mode::Speakers
+        && made.beam.available()
+        && made.beam.aliasing_hz() <= processed
+    {
+        Err(format!(
+            "no centre beam: drivers {:.0} cm apart alias from {:.0} Hz, below {:.0} Hz where the processing \
+             starts (above the {:.0} Hz bass crossover); a beam needs a spacing under {:.1} cm, and an octave \
+             of band from {:.1} cm; the centre is matrix mixed and depth sets its presence",
+            s.spacing_m * 100.0,
+            made.beam.aliasing_hz(),
+            processed,
+            s.bass_crossover_hz,
+            spacing_cm_for(1.0),
+            spacing_cm_for(MIN_BEAM_OCTAVE_RATIO)
+        ))
+    } else if s.mode == Mode::Speakers && made.beam.available() {
         let azimuths: Vec<f64> = BEAM_AZIMUTHS.map(f64::from).collect();
         let (bottom, top) = made.beam.full_band();
-        let processed =
-            s.bass_crossover_hz + 2.0 * crate::design::filters::crossover::STEP_OFFSET_HZ;
         let band = (bottom.max(processed).min(top), top);
+        if top < MIN_BEAM_OCTAVE_RATIO * band.0 {
+            notes.push(format!(
+                "the centre beam covers only {:.0} Hz-{:.0} Hz, less than an octave: drivers {:.0} cm apart alias \
+                 from {:.0} Hz; an octave of beam needs a spacing of at most {:.1} cm",
+                band.0,
+                top,
+                s.spacing_m * 100.0,
+                top,
+                spacing_cm_for(MIN_BEAM_OCTAVE_RATIO)
+            ));
+        }
         Ok(BeamCurves {
             map_db: metrics::beam_pattern(made, &azimuths),
             band,

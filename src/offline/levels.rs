@@ -1,0 +1,179 @@
+//! Output levels a mastering engineer reads: the true peak, the level between the samples
+//! that a player's reconstruction filter reaches (ITU-R BS.1770-4, Annex 2: oversample by 4
+//! and take the largest magnitude), so that a file whose samples all stay below full scale
+//! but clips in the player's converter is caught.
+
+use std::f64::consts::PI;
+
+/// Oversampling factor of the true-peak meter (BS.1770-4 asks for at least 4 at 48 kHz).
+pub const TRUE_PEAK_OVERSAMPLING: usize = 4;
+
+/// Input samples either side of an interpolated point. BS.1770-4's example filter has 12
+/// taps per phase; 32 keep the reading of a tone up to 0.4 of the rate within 0.05 dB.
+const HALF_TAPS: usize = 16;
+
+/// Samples checked at once against the running peak before interpolating them.
+const SKIP_BLOCK: usize = 64;
+
+/// The interpolation filter's phases: `phases[p][j]` weighs the input `j - HALF_TAPS + 1`
+/// samples from the current one to give the point `p / TRUE_PEAK_OVERSAMPLING` samples after
+/// it (phase 0 is the sample itself and is not stored). A Kaiser-windowed sinc (β = 8).
+struct Interpolator {
+    phases: Vec<[f64; 2 * HALF_TAPS]>,
+    /// Sum of the magnitudes of the largest phase: no interpolated point exceeds the
+    /// largest nearby sample by more than this factor.
+    gain_bound: f64,
+}
+
+/// The zeroth-order modified Bessel function, by its series (for the Kaiser window).
+fn bessel_i0(x: f64) -> f64 {
+    let mut sum = 1.0;
+    let mut term = 1.0;
+    for k in 1..40 {
+        term *= (x / (2.0 * k as f64)).powi(2);
+        sum += term;
+    }
+    sum
+}
+
+impl Interpolator {
+    fn new() -> Self {
+        let beta = 8.0;
+        let half = HALF_TAPS as f64;
+        let phases: Vec<[f64; 2 * HALF_TAPS]> = (1..TRUE_PEAK_OVERSAMPLING)
+            .map(|p| {
+                let fraction = p as f64 / TRUE_PEAK_OVERSAMPLING as f64;
+                std::array::from_fn(|j| {
+                    // The input's distance from the interpolated point, in samples.
+                    let t = (j as f64 - (HALF_TAPS as f64 - 1.0)) - fraction;
+                    let sinc = if t == 0.0 {
+                        1.0
+                    } else {
+                        (PI * t).sin() / (PI * t)
+                    };
+                    let r = (t / half).clamp(-1.0, 1.0);
+                    sinc * bessel_i0(beta * (1.0 - r * r).sqrt()) / bessel_i0(beta)
+                })
+            })
+            .collect();
+        let gain_bound = phases
+            .iter()
+            .map(|h| h.iter().map(|v| v.abs()).sum::<f64>())
+            .fold(1.0, f64::max);
+        Self { phases, gain_bound }
+    }
+}
+
+/// The true peak of `x` (linear, 1 = full scale): the largest magnitude of the signal
+/// reconstructed at four times its rate, the samples before and after it taken as silence.
+/// Each local maximum of the oversampled magnitude is refined by a parabola through it and
+/// its neighbours, so that a crest between two oversampled points is not read low (a plain
+/// 4× meter reads a tone at 0.4 of the rate up to 0.44 dB low; this one within 0.05 dB).
+pub fn true_peak(x: &[f32]) -> f64 {
+    let filter = Interpolator::new();
+    let at = |i: isize| -> f64 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| x.get(i))
+            .map_or(0.0, |v| f64::from(*v))
+    };
+    let mut peak = x.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
+    if !peak.is_finite() {
+        return peak;
+    }
+    // The reconstruction at sample `m` plus `p` quarters.
+    let point = |m: isize, p: usize| -> f64 {
+        if p == 0 {
+            return at(m);
+        }
+        filter.phases[p - 1]
+            .iter()
+            .enumerate()
+            .map(|(j, w)| w * at(m + j as isize - (HALF_TAPS as isize - 1)))
+            .sum::<f64>()
+    };
+    // Points between samples are only worth interpolating where nearby samples are loud
+    // enough for the reconstruction to pass the peak found so far.
+    let reach = HALF_TAPS as isize;
+    let len = x.len() as isize;
+    let mut start: isize = -reach;
+    let mut oversampled = Vec::with_capacity((SKIP_BLOCK + 2) * TRUE_PEAK_OVERSAMPLING);
+    while start < len + reach {
+        let end = (start + SKIP_BLOCK as isize).min(len + reach);
+        let nearby = ((start - reach).max(0)..(end + reach).min(len))
+            .map(|i| at(i).abs())
+            .fold(0.0, f64::max);
+        if nearby * filter.gain_bound > peak {
+            // One point either side of the block, so that its edges can be refined too.
+            oversampled.clear();
+            oversampled.push(point(start - 1, TRUE_PEAK_OVERSAMPLING - 1).abs());
+            for m in start..end {
+                oversampled.extend((0..TRUE_PEAK_OVERSAMPLING).map(|p| point(m, p).abs()));
+            }
+            oversampled.push(at(end).abs());
+            for w in oversampled.windows(3) {
+                let (a, b, c) = (w[0], w[1], w[2]);
+                peak = peak.max(b);
+                let curvature = a - 2.0 * b + c;
+                if b >= a && b >= c && curvature < 0.0 {
+                    peak = peak.max(b - (a - c) * (a - c) / (8.0 * curvature));
+                }
+            }
+        }
+        start = end;
+    }
+    peak
+}
+
+/// A level in dB relative to full scale (−∞ for silence).
+pub fn dbfs(linear: f64) -> f64 {
+    20.0 * linear.log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tone faded in and out over 400 samples (an abrupt start is a step, and a step's
+    /// reconstruction rightly overshoots).
+    fn sine(cycles_per_sample: f64, phase: f64, amplitude: f64, len: usize) -> Vec<f32> {
+        let fade = 400.0;
+        (0..len)
+            .map(|n| {
+                let edge = (n.min(len - 1 - n) as f64 / fade).min(1.0);
+                let envelope = (0.5 - 0.5 * (PI * edge).cos()) * amplitude;
+                (envelope * (2.0 * PI * cycles_per_sample * n as f64 + phase).sin()) as f32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_peak_between_the_samples_is_found_within_a_tenth_of_a_db() {
+        // A quarter of the rate, 45° off the samples: they peak at -3.01 dBFS, the wave at 0.
+        let x = sine(0.25, PI / 4.0, 1.0, 4800);
+        let sample_peak = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let read = dbfs(true_peak(&x));
+        println!(
+            "fs/4 at 45°: samples {:.2} dBFS, true peak {read:.3} dBTP",
+            dbfs(f64::from(sample_peak))
+        );
+        assert!((dbfs(f64::from(sample_peak)) + 3.01).abs() < 0.01);
+        assert!(read.abs() < 0.1, "{read:.3} dBTP");
+    }
+
+    #[test]
+    fn tones_up_to_0_4_of_the_rate_read_at_their_amplitude_and_never_above() {
+        for f in [0.01, 0.1, 0.2, 0.3, 0.4, 0.45] {
+            for phase in [0.0, 0.3, 1.1, 2.0] {
+                let read = dbfs(true_peak(&sine(f, phase, 0.5, 4000)));
+                assert!(
+                    (read - dbfs(0.5)).abs() < 0.05,
+                    "{f} of the rate, phase {phase}: {read:.3} dBTP"
+                );
+            }
+        }
+        assert_eq!(true_peak(&[0.0; 100]), 0.0);
+        assert_eq!(true_peak(&[]), 0.0);
+        assert_eq!(true_peak(&[0.5]), 0.5, "a lone sample's own value");
+    }
+}
