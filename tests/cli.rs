@@ -523,6 +523,7 @@ fn report_writes_metrics_and_every_plot_for_each_mode_and_layout() {
         );
         sweet_spot_holds(name, &metrics["sweet_spot"], mode == "headphones");
         for plot in [
+            "summary",
             "cancellation",
             "ear_responses",
             "beam_map",

@@ -2,7 +2,7 @@
 //! `metrics.json` and PNG plots.
 
 use super::audio_file::write_text;
-use super::settings::{from_args, plant_from};
+use super::settings::{describe, from_args, origin, plant_from};
 use super::{plots, say, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
@@ -62,17 +62,35 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
         path: outdir.join("metrics.json"),
         reason: e.to_string(),
     })?;
+    let context = plots::Context {
+        settings: format!(
+            "{} · {} mode, {} drivers, {} · {}",
+            origin(args),
+            settings.mode.id(),
+            outputs,
+            plant.name(),
+            describe(&settings)
+        ),
+    };
+    // The summary first: it is the one a reader opens.
+    plots::summary(
+        &outdir.join("summary.png"),
+        &analysis,
+        &context,
+        &headline(&metrics, &analysis),
+    )?;
     write_text(&outdir.join("metrics.json"), &text)?;
-    plots::cancellation(&outdir.join("cancellation.png"), &analysis)?;
-    plots::ear_responses(&outdir.join("ear_responses.png"), &analysis)?;
-    plots::beam_map(&outdir.join("beam_map.png"), &analysis)?;
-    plots::beam_polar(&outdir.join("beam_polar.png"), &analysis)?;
-    plots::virtual_cues(&outdir.join("virtual_cues.png"), &analysis)?;
-    plots::mono_sum(&outdir.join("mono_sum.png"), &analysis)?;
-    match &metrics.sweet_spot {
-        Some(map) => plots::sweet_spot(&outdir.join("sweet_spot.png"), map)?,
-        None => plots::no_sweet_spot(&outdir.join("sweet_spot.png"))?,
-    }
+    plots::cancellation(&outdir.join("cancellation.png"), &analysis, &context)?;
+    plots::ear_responses(&outdir.join("ear_responses.png"), &analysis, &context)?;
+    plots::beam_map(&outdir.join("beam_map.png"), &analysis, &context)?;
+    plots::beam_polar(&outdir.join("beam_polar.png"), &analysis, &context)?;
+    plots::virtual_cues(&outdir.join("virtual_cues.png"), &analysis, &context)?;
+    plots::mono_sum(&outdir.join("mono_sum.png"), &analysis, &context)?;
+    plots::sweet_spot(
+        &outdir.join("sweet_spot.png"),
+        metrics.sweet_spot.as_ref(),
+        &context,
+    )?;
     print_summary(&metrics, &analysis)?;
     say!("wrote {}", outdir.display());
     Ok(())
@@ -104,6 +122,24 @@ fn measured_head_figures(
         })
     };
     (on(plant), on(&SphereHead::default()))
+}
+
+/// The report's figures in one line, for the summary figure.
+fn headline(m: &Metrics, analysis: &Analysis) -> String {
+    let separation = analysis.separation.as_ref().map_or_else(
+        || "no cancellation (headphones)".to_string(),
+        |sep| {
+            format!(
+                "separation {:.1} dB at the listener, {:.1} dB 5 cm off",
+                sep.nominal().map_or(f64::NAN, |s| s.mean_db),
+                sep.nearby_worst_db()
+            )
+        },
+    );
+    format!(
+        "{separation} (300 Hz-6 kHz); latency {} samples ({:.1} ms at 48 kHz)",
+        m.latency_samples, m.latency_ms
+    )
 }
 
 /// The report's headline figures on standard output.
