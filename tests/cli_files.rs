@@ -9,7 +9,7 @@ use common::cli::{
     assert_error, assert_success, dir, read_wav, soundstage, stereo, stereo_wav, write_wav,
 };
 use common::noise;
-use soundstage::offline::levels::{dbfs, true_peak};
+use soundstage::offline::levels::{dbfs, integrated_loudness, true_peak};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -531,6 +531,68 @@ fn a_rate_whose_band_stops_below_the_working_band_is_warned_about() {
             )),
             warned,
             "{rate} Hz: {words}"
+        );
+    }
+}
+
+#[test]
+fn normalize_loudness_brings_the_output_to_the_inputs_integrated_loudness() {
+    let d = dir();
+    let input = stereo_wav(d.path(), "in.wav", 24);
+    let (_, original) = common::cli::read_wav(&input);
+    let lufs = |x: &[Vec<f32>]| {
+        integrated_loudness(&x.iter().map(Vec::as_slice).collect::<Vec<_>>(), 48_000.0).unwrap()
+    };
+    let wanted = lufs(&original);
+    let (plain_run, plain) = render(d.path(), &input, "plain.wav", &["--preset", "laptop"]);
+    let (run, matched) = render(
+        d.path(),
+        &input,
+        "matched.wav",
+        &["--preset", "laptop", "--normalize", "loudness"],
+    );
+    let (before, after) = (lufs(&plain), lufs(&matched));
+    println!("input {wanted:.2} LUFS; rendered {before:.2} LUFS; normalized {after:.2} LUFS");
+    assert!(
+        (before - wanted).abs() > 0.3,
+        "the render changes the loudness: {before:.2}"
+    );
+    assert!(
+        (after - wanted).abs() < 0.05,
+        "{after:.2} against {wanted:.2} LUFS"
+    );
+    let said = stdout(&run);
+    assert!(
+        said.contains(&format!(
+            "loudness {after:.1} LUFS (input {wanted:.1} LUFS), normalized by"
+        )),
+        "{said}"
+    );
+    assert!(stdout(&plain_run).contains(&format!("loudness {before:.1} LUFS")));
+}
+
+#[test]
+fn every_commands_help_gives_its_examples_defaults_order_and_units() {
+    for command in ["render", "report", "demo", "params", "presets", "sofa"] {
+        let help = stdout(&soundstage(&[command, "--help"]));
+        assert!(
+            help.contains("Example"),
+            "{command} --help has examples:\n{help}"
+        );
+    }
+    let render = stdout(&soundstage(&["render", "--help"]));
+    for wanted in [
+        "[default: f32]",
+        "[default: studio-monitors]",
+        "leftmost",
+        "3 (L, C, R)",
+        "dist=120cm",
+        "AIFF or FLAC",
+        "--normalize",
+    ] {
+        assert!(
+            render.contains(wanted),
+            "{wanted:?} missing from render --help:\n{render}"
         );
     }
 }

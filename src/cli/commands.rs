@@ -14,7 +14,7 @@ use soundstage::design::model::measured::{to_right, MeasuredHead};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::design::worker::design_checked;
 use soundstage::dsp::engine::Engine;
-use soundstage::offline::levels::{dbfs, true_peak};
+use soundstage::offline::levels::{dbfs, integrated_loudness, true_peak};
 use soundstage::offline::poses::PoseTrack;
 use soundstage::offline::render::{engine_for, stream, stream_following};
 use soundstage::offline::test_mix::TestMix;
@@ -142,10 +142,20 @@ pub struct RenderJob<'a> {
     pub output: &'a Path,
     /// Its sample format.
     pub format: OutputFormat,
-    /// Whether to scale the output to [`NORMALIZED_PEAK_DBTP`].
-    pub normalize: bool,
+    /// How to scale the output, if at all.
+    pub normalize: Option<Normalize>,
     /// A listener trajectory to follow.
     pub poses: Option<&'a Path>,
+}
+
+/// What `--normalize` brings the output to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Normalize {
+    /// A true peak of -1 dBTP (`NORMALIZED_PEAK_DBTP`).
+    Peak,
+    /// The input's integrated loudness, so that the processing can be judged at equal
+    /// loudness (the peak warning still applies).
+    Loudness,
 }
 
 /// True peak `--normalize` brings the output to, dBTP: a decibel below full scale leaves
@@ -227,11 +237,24 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
             (out, latency, 1)
         }
     };
+    let rate = f64::from(audio.sample_rate);
     let rendered_peak = out.iter().map(|c| true_peak(c)).fold(0.0, f64::max);
-    let gain = if job.normalize && rendered_peak > 0.0 {
-        10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / rendered_peak
-    } else {
-        1.0
+    let input_loudness = integrated_loudness(&[&audio.left, &audio.right], rate);
+    let rendered_loudness =
+        integrated_loudness(&out.iter().map(Vec::as_slice).collect::<Vec<_>>(), rate);
+    let gain = match (job.normalize, input_loudness, rendered_loudness) {
+        (Some(Normalize::Peak), ..) if rendered_peak > 0.0 => {
+            10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / rendered_peak
+        }
+        (Some(Normalize::Loudness), Some(wanted), Some(got)) => 10f64.powf((wanted - got) / 20.0),
+        (Some(Normalize::Loudness), ..) => {
+            eprintln!(
+                "soundstage: warning: {} is too short or too quiet for a loudness reading (400 ms above -70 LUFS): not normalized",
+                input.display()
+            );
+            1.0
+        }
+        _ => 1.0,
     };
     if gain != 1.0 {
         for channel in &mut out {
@@ -270,10 +293,13 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
             String::new()
         }
     );
+    let lufs = |l: Option<f64>| l.map_or("-inf LUFS".to_string(), |l| format!("{l:.1} LUFS"));
     say!(
-        "true peak {peak_dbtp:+.1} dBTP{}",
+        "true peak {peak_dbtp:+.1} dBTP, loudness {} (input {}){}",
+        lufs(rendered_loudness.map(|l| l + dbfs(gain))),
+        lufs(input_loudness),
         if gain != 1.0 {
-            format!(" (normalized by {:+.1} dB)", dbfs(gain))
+            format!(", normalized by {:+.1} dB", dbfs(gain))
         } else {
             String::new()
         }

@@ -78,7 +78,7 @@ pub enum Command {
     /// Processes a stereo file; OUT has one channel per driver, aligned with IN.
     #[command(after_help = "Examples:\n  soundstage render mix.flac wide.wav\n  \
         soundstage render mix.wav bar.wav --preset soundbar --format s24\n  \
-        soundstage render mix.aiff phones.wav --preset headphones --set width=70% --normalize")]
+        soundstage render mix.aiff phones.wav --preset headphones --set width=70% --normalize loudness")]
     Render {
         /// Stereo input: WAV (8/16/24/32-bit integer, 32/64-bit float), AIFF or FLAC.
         input: PathBuf,
@@ -88,9 +88,10 @@ pub enum Command {
         /// Sample format of OUT; integer formats are TPDF-dithered.
         #[arg(long, value_enum, default_value = "f32")]
         format: OutputFormat,
-        /// Scales OUT so that its true peak is at -1 dBTP (up or down).
-        #[arg(long)]
-        normalize: bool,
+        /// Scales OUT (up or down): `peak` (the default) to a true peak of -1 dBTP,
+        /// `loudness` to the input's integrated loudness (BS.1770-4).
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "peak", value_name = "peak|loudness")]
+        normalize: Option<commands::Normalize>,
         /// Follows a moving listener: a CSV file with the header time_s,x_m,y_m,yaw_deg (x to
         /// the listener's right, y their distance from the drivers, yaw with the nose to
         /// their left), interpolated linearly in time; it replaces offset, dist and yaw.
@@ -121,7 +122,8 @@ pub enum Command {
         preset: Option<String>,
     },
     /// Designs for the settings and writes what a simulated listener gets: metrics.json and
-    /// PNG plots (cancellation, ear responses, beam pattern, virtual-speaker cues, mono sum).
+    /// PNG plots (a one-page summary, cancellation, ear responses, beam pattern,
+    /// virtual-speaker cues, mono sum, sweet spot).
     #[command(after_help = "Examples:\n  soundstage report out/report\n  \
         soundstage report out/bar --preset soundbar\n  \
         soundstage report out/head --sofa head.sofa --set offset=5cm")]
