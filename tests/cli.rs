@@ -162,7 +162,7 @@ fn bad_settings_are_refused_before_any_work() {
     );
     assert_error(
         &soundstage(&["render", i, o, "--set", "dist=far"]),
-        "not a number",
+        "expected a number, in m, cm, mm",
     );
     assert_error(
         &soundstage(&["render", i, o, "--set", "width"]),

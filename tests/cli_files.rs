@@ -169,13 +169,23 @@ fn the_true_peak_is_reported_and_a_hot_output_is_warned_with_the_gain_that_fixes
     let warning = stderr(&out);
     assert!(
         warning.contains(&format!(
-            "peaks at {said:+.1} dBTP and clips in players: lower the input by {said:.1} dB"
+            "peaks at {said:+.1} dBTP and clips in players: lower the input by "
         )),
         "{warning}"
     );
-    // The gain the warning names is enough.
+    // The gain the warning names (rounded up) is enough.
+    let named: f32 = warning
+        .split("lower the input by ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .expect("the warning names a gain");
+    assert!(
+        f64::from(named) >= measured,
+        "{named} dB for a peak of {measured:+.2} dBTP"
+    );
     let lowered = d.path().join("lowered.wav");
-    let gain = 10f32.powf(-(said as f32 + 0.05) / 20.0);
+    let gain = 10f32.powf(-named / 20.0);
     let quieter: Vec<Vec<f32>> = hot
         .iter()
         .map(|c| c.iter().map(|v| v * gain).collect())
@@ -450,7 +460,12 @@ fn names_values_and_units_follow_one_rule_everywhere() {
         .iter()
         .find(|p| p["id"] == "spacing")
         .unwrap();
-    assert_eq!(spacing["default"].as_f64(), Some(30.0));
+    assert_eq!(spacing["preset"].as_f64(), Some(30.0));
+    assert_eq!(
+        spacing["default"].as_f64(),
+        Some(120.0),
+        "default keeps meaning the default"
+    );
     // A unit of another quantity is refused.
     assert_error(
         &soundstage(&[
@@ -460,7 +475,7 @@ fn names_values_and_units_follow_one_rule_everywhere() {
             "--set",
             "dist=80Hz",
         ]),
-        "dist=80Hz: not a number (unit: m)",
+        "dist=80Hz: expected a number, in m, cm, mm",
     );
 }
 
@@ -480,7 +495,7 @@ fn a_spacing_too_wide_for_a_beam_says_so_and_from_what_spacing_one_works() {
     assert!(
         said.contains("no centre beam: drivers 120 cm apart alias from 143 Hz")
             && said.contains(
-                "a beam needs a spacing under 40.8 cm, and an octave of band from 20.4 cm"
+                "a beam needs a spacing under 40.8 cm (for an octave of band: at most 20.4 cm)"
             ),
         "{said}"
     );
@@ -595,4 +610,52 @@ fn every_commands_help_gives_its_examples_defaults_order_and_units() {
             "{wanted:?} missing from render --help:\n{render}"
         );
     }
+}
+
+#[test]
+fn a_known_container_in_an_unknown_coding_an_empty_file_and_text_are_told_apart() {
+    let d = dir();
+    let out = d.path().join("out.wav");
+    let o = out.to_str().unwrap();
+    // A WAV header declaring MPEG layer 3 data (format tag 0x55).
+    let mut mp3_in_wav = b"RIFF".to_vec();
+    mp3_in_wav.extend_from_slice(&(36u32 + 400).to_le_bytes());
+    mp3_in_wav.extend_from_slice(b"WAVEfmt ");
+    mp3_in_wav.extend_from_slice(&16u32.to_le_bytes());
+    for field in [0x55u16, 2] {
+        mp3_in_wav.extend_from_slice(&field.to_le_bytes());
+    }
+    mp3_in_wav.extend_from_slice(&48_000u32.to_le_bytes());
+    mp3_in_wav.extend_from_slice(&16_000u32.to_le_bytes());
+    for field in [1u16, 0] {
+        mp3_in_wav.extend_from_slice(&field.to_le_bytes());
+    }
+    mp3_in_wav.extend_from_slice(b"data");
+    mp3_in_wav.extend_from_slice(&400u32.to_le_bytes());
+    mp3_in_wav.extend_from_slice(&[0; 400]);
+    let cases = [
+        (
+            "mp3.wav",
+            mp3_in_wav,
+            "is not supported; use PCM WAV or AIFF",
+        ),
+        (
+            "empty.wav",
+            Vec::new(),
+            "is not a readable WAV, AIFF or FLAC file (the file is empty)",
+        ),
+        (
+            "text.wav",
+            b"these are not samples".to_vec(),
+            "(its contents are none of these formats)",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = d.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let refused = soundstage(&["render", path.to_str().unwrap(), o]);
+        println!("{name}: {}", stderr(&refused).trim());
+        assert_error(&refused, expected);
+    }
+    assert!(!out.exists());
 }

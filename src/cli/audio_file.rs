@@ -7,13 +7,14 @@
 use super::CliError;
 use hound::{SampleFormat, WavSpec, WavWriter};
 use rand::{RngExt, SeedableRng};
-use soundstage::offline::audio_in::{decode_stereo_from, InputError, Stereo, MAX_INPUT_FRAMES};
+use soundstage::offline::audio_in::{decode_stereo_from, max_wav_frames, InputError, Stereo};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Reads a stereo WAV, AIFF or FLAC file, or says in the user's words why it cannot.
-pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
+/// Reads a stereo WAV, AIFF or FLAC file no longer than a WAV file of `outputs` channels in
+/// `format` holds, or says in the user's words why it cannot.
+pub fn read_stereo(path: &Path, outputs: usize, format: OutputFormat) -> Result<Stereo, CliError> {
     let read = |source| CliError::Read {
         path: path.to_path_buf(),
         source,
@@ -25,15 +26,23 @@ pub fn read_stereo(path: &Path) -> Result<Stereo, CliError> {
     let file = File::open(path).map_err(read)?;
     let extension = path.extension().and_then(|e| e.to_str());
     let path = path.to_path_buf();
-    decode_stereo_from(Box::new(file), extension).map_err(|e| match e {
+    decode_stereo_from(
+        Box::new(file),
+        extension,
+        max_wav_frames(outputs, format.bytes()),
+    )
+    .map_err(|e| match e {
         InputError::NotAudio(reason) => CliError::NotAudio { path, reason },
         InputError::SampleFormat(coding) => CliError::SampleFormat { path, coding },
         InputError::Channels(channels) => CliError::Channels { path, channels },
         InputError::SampleRate(rate) => CliError::SampleRate { path, rate },
         InputError::Empty => CliError::Empty { path },
-        InputError::TooLong => CliError::TooLong {
+        InputError::TooLong(limit, rate) => CliError::TooLong {
             path,
-            limit: MAX_INPUT_FRAMES,
+            limit,
+            hours: limit as f64 / f64::from(rate) / 3600.0,
+            outputs,
+            format: format.describe(),
         },
     })
 }
@@ -93,6 +102,15 @@ pub enum OutputFormat {
 }
 
 impl OutputFormat {
+    /// Bytes of one sample.
+    pub fn bytes(self) -> usize {
+        match self {
+            Self::S16 => 2,
+            Self::S24 => 3,
+            Self::F32 => 4,
+        }
+    }
+
     /// How the format is named to the user.
     pub fn describe(self) -> &'static str {
         match self {
@@ -116,12 +134,6 @@ pub fn channel_mask(channels: usize) -> u32 {
     }
 }
 
-/// The speaker mask a written file carries: `None` where the header is plain PCM (16-bit
-/// stereo, which hound writes without `WAVE_FORMAT_EXTENSIBLE`; a player takes it as L, R).
-pub fn written_mask(channels: usize, format: OutputFormat) -> Option<u32> {
-    (channels > 2 || format != OutputFormat::S16).then(|| channel_mask(channels))
-}
-
 /// Byte offset of `wFormatTag` in a WAV file whose `fmt ` chunk comes first, as hound writes.
 const FORMAT_TAG_OFFSET: u64 = 20;
 
@@ -134,16 +146,24 @@ const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// Seed of the dither noise: the same input renders to the same file.
 const DITHER_SEED: u64 = 0x5EED_D17E;
 
+/// What [`write_wav`] wrote.
+pub struct Written {
+    /// Samples clipped at full scale (integer formats).
+    pub clipped: u64,
+    /// The speaker mask in the header: `None` where the header is plain PCM (16-bit stereo,
+    /// which hound writes without `WAVE_FORMAT_EXTENSIBLE`; a player takes it as L, R).
+    pub mask: Option<u32>,
+}
+
 /// Writes `channels` (all the same length; driver feeds in line order) as a WAV file of
 /// `format` at `sample_rate`, atomically, with [`channel_mask`]'s mask. Integer formats get
-/// TPDF dither of ±1 LSB; samples beyond full scale are clipped there, and how many were is
-/// returned.
+/// TPDF dither of ±1 LSB; samples beyond full scale are clipped there, and counted.
 pub fn write_wav(
     path: &Path,
     sample_rate: u32,
     channels: &[Vec<f32>],
     format: OutputFormat,
-) -> Result<u64, CliError> {
+) -> Result<Written, CliError> {
     let (bits_per_sample, sample_format) = match format {
         OutputFormat::S16 => (16, SampleFormat::Int),
         OutputFormat::S24 => (24, SampleFormat::Int),
@@ -160,6 +180,7 @@ pub fn write_wav(
         source,
     };
     let mut clipped = 0u64;
+    let mut mask = None;
     write_atomically(path, |temporary| {
         let encode = |e: hound::Error| match e {
             hound::Error::IoError(source) => io(source),
@@ -188,22 +209,25 @@ pub fn write_wav(
             }
         }
         writer.finalize().map_err(encode)?;
-        set_channel_mask(temporary, channel_mask(channels.len())).map_err(io)
+        mask = set_channel_mask(temporary, channel_mask(channels.len())).map_err(io)?;
+        Ok(())
     })?;
-    Ok(clipped)
+    Ok(Written { clipped, mask })
 }
 
 /// Writes `mask` into the `WAVEFORMATEXTENSIBLE` header hound wrote (hound picks a mask from
-/// the channel count alone); a plain PCM header (16-bit stereo) has no mask and is left.
-fn set_channel_mask(file: &mut File, mask: u32) -> std::io::Result<()> {
+/// the channel count alone) and returns it; a plain PCM header (16-bit stereo) has no mask
+/// and is left (`None`).
+fn set_channel_mask(file: &mut File, mask: u32) -> std::io::Result<Option<u32>> {
     let mut tag = [0u8; 2];
     file.seek(SeekFrom::Start(FORMAT_TAG_OFFSET))?;
     file.read_exact(&mut tag)?;
-    if u16::from_le_bytes(tag) == WAVE_FORMAT_EXTENSIBLE {
-        file.seek(SeekFrom::Start(CHANNEL_MASK_OFFSET))?;
-        file.write_all(&mask.to_le_bytes())?;
+    if u16::from_le_bytes(tag) != WAVE_FORMAT_EXTENSIBLE {
+        return Ok(None);
     }
-    Ok(())
+    file.seek(SeekFrom::Start(CHANNEL_MASK_OFFSET))?;
+    file.write_all(&mask.to_le_bytes())?;
+    Ok(Some(mask))
 }
 
 /// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.

@@ -1,8 +1,6 @@
 //! The commands themselves.
 
-use super::audio_file::{
-    read_stereo, same_file, write_float, write_text, write_wav, written_mask, OutputFormat,
-};
+use super::audio_file::{read_stereo, same_file, write_float, write_text, write_wav, OutputFormat};
 use super::settings::{describe, from_args, origin, plant_from, preset};
 use super::{say, CliError, SettingsArgs};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,7 +12,9 @@ use soundstage::design::model::measured::{to_right, MeasuredHead};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::design::worker::design_checked;
 use soundstage::dsp::engine::Engine;
+use soundstage::offline::audio_in::Stereo;
 use soundstage::offline::levels::{dbfs, integrated_loudness, true_peak};
+use soundstage::offline::measure;
 use soundstage::offline::poses::PoseTrack;
 use soundstage::offline::render::{engine_for, stream, stream_following};
 use soundstage::offline::test_mix::TestMix;
@@ -187,6 +187,28 @@ fn check_output(input: &Path, output: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A scoped thread's result, its panic carried on.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// The output's true peak (linear) and the input's and output's integrated loudness, each
+/// channel's peak and each loudness on a thread of its own: together they cost as much as
+/// the render.
+fn levels(input: &Stereo, out: &[Vec<f32>], rate: f64) -> (f64, Option<f64>, Option<f64>) {
+    std::thread::scope(|scope| {
+        let peaks: Vec<_> = out.iter().map(|c| scope.spawn(|| true_peak(c))).collect();
+        let input_loudness =
+            scope.spawn(|| integrated_loudness(&[&input.left, &input.right], rate));
+        let channels: Vec<&[f32]> = out.iter().map(Vec::as_slice).collect();
+        let rendered_loudness = integrated_loudness(&channels, rate);
+        let peak = peaks.into_iter().map(joined).fold(0.0, f64::max);
+        (peak, joined(input_loudness), rendered_loudness)
+    })
+}
+
 /// The drivers' names in line order, leftmost first, as the output's channels hold them.
 fn driver_order(outputs: usize) -> &'static str {
     match outputs {
@@ -203,7 +225,7 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
     let (settings, outputs) = from_args(args)?;
     let track = job.poses.map(read_poses).transpose()?;
     let plant = plant_from(args, &settings, outputs)?;
-    let audio = read_stereo(input)?;
+    let audio = read_stereo(input, outputs, job.format)?;
     let nyquist = f64::from(audio.sample_rate) / 2.0;
     if nyquist < metrics::SEPARATION_BAND.1 {
         eprintln!(
@@ -238,10 +260,7 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
         }
     };
     let rate = f64::from(audio.sample_rate);
-    let rendered_peak = out.iter().map(|c| true_peak(c)).fold(0.0, f64::max);
-    let input_loudness = integrated_loudness(&[&audio.left, &audio.right], rate);
-    let rendered_loudness =
-        integrated_loudness(&out.iter().map(Vec::as_slice).collect::<Vec<_>>(), rate);
+    let (rendered_peak, input_loudness, rendered_loudness) = levels(&audio, &out, rate);
     let gain = match (job.normalize, input_loudness, rendered_loudness) {
         (Some(Normalize::Peak), ..) if rendered_peak > 0.0 => {
             10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / rendered_peak
@@ -264,7 +283,24 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
         }
     }
     let peak_dbtp = dbfs(rendered_peak * gain);
-    let clipped = write_wav(output, audio.sample_rate, &out, job.format)?;
+    let written = write_wav(output, audio.sample_rate, &out, job.format)?;
+    // The warnings first: a reader that closes standard output early must still see them.
+    if peak_dbtp > 0.0 {
+        eprintln!(
+            "soundstage: warning: {} peaks at {peak_dbtp:+.1} dBTP and clips in players: lower the input by {:.1} dB, or add --normalize peak",
+            output.display(),
+            // Rounded up, so that the gain named is enough.
+            (peak_dbtp * 10.0).ceil() / 10.0
+        );
+    }
+    if written.clipped > 0 {
+        eprintln!(
+            "soundstage: warning: {} samples of {} were clipped at full scale ({}): add --normalize peak, or use --format f32",
+            written.clipped,
+            output.display(),
+            job.format.describe()
+        );
+    }
     let frames = audio.left.len();
     say!(
         "{} -> {}: {frames} frames at {} Hz ({:.1} s), read as {}",
@@ -279,7 +315,7 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
         "{outputs} drivers in line order, leftmost first: {} ({}, {}); {} mode{}, {}; latency of {latency} samples compensated{}",
         driver_order(outputs),
         job.format.describe(),
-        match written_mask(outputs, job.format) {
+        match written.mask {
             None => "plain stereo header".to_string(),
             Some(0) => "channel mask none: no standard speaker layout".to_string(),
             Some(mask) => format!("channel mask 0x{mask:X}"),
@@ -304,27 +340,7 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
             String::new()
         }
     );
-    if peak_dbtp > 0.0 {
-        eprintln!(
-            "soundstage: warning: {} peaks at {peak_dbtp:+.1} dBTP and clips in players: lower the input by {:.1} dB, or add --normalize",
-            output.display(),
-            peak_dbtp
-        );
-    }
-    if clipped > 0 {
-        eprintln!(
-            "soundstage: warning: {clipped} samples of {} were clipped at full scale ({}): add --normalize, or use --format f32",
-            output.display(),
-            job.format.describe()
-        );
-    }
     Ok(())
-}
-
-/// RMS of a signal, dBFS.
-fn rms_dbfs(x: &[f32]) -> f64 {
-    let rms = (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len().max(1) as f64).sqrt();
-    dbfs(rms.max(1e-12))
 }
 
 /// Sample peak the demo's input is scaled to, dBFS.
@@ -429,7 +445,7 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
         let _ = writeln!(
             text,
             "  {name:9} {:7.1} / {:6.1}",
-            rms_dbfs(x),
+            measure::db(measure::power(x)),
             dbfs(true_peak(x))
         );
     }
@@ -455,32 +471,49 @@ pub fn demo(outdir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `soundstage params`, with a preset's values in place of the defaults if one is named.
+/// `soundstage params`, with a preset's values in place of the defaults if one is named
+/// (in JSON beside them, under `preset`, so that `default` always means the default).
 pub fn params(json: bool, preset_name: Option<&str>) -> Result<(), CliError> {
+    let base = Settings::default();
     let defaults = match preset_name {
-        Some(name) => preset(name)?.apply(&Settings::default()),
-        None => Settings::default(),
+        Some(name) => preset(name)?.apply(&base),
+        None => base,
     };
     let value_of = |s: &FloatSpec| (s.read)(&defaults) as f32;
     let switch_of = |s: &BoolSpec| (s.read)(&defaults);
+    let on_off = |on: bool| if on { "on" } else { "off" };
     if json {
-        let mut list: Vec<serde_json::Value> = FLOAT_PARAMS
+        let mut list: Vec<(serde_json::Value, serde_json::Value)> = FLOAT_PARAMS
             .iter()
             .map(|s| {
-                serde_json::json!({
+                let entry = serde_json::json!({
                     "id": s.id, "name": s.name, "kind": "float", "min": s.min, "max": s.max,
-                    "unit": s.unit.trim(), "default": value_of(s), "help": s.help,
-                })
+                    "unit": s.unit.trim(), "default": s.default, "help": s.help,
+                });
+                (entry, serde_json::json!(value_of(s)))
             })
             .collect();
-        list.push(serde_json::json!({
-            "id": MODE_ID, "name": "Mode", "kind": "enum", "values": ["speakers", "headphones", "binaural"],
-            "default": defaults.mode.id(), "help": MODE_HELP,
-        }));
+        list.push((
+            serde_json::json!({
+                "id": MODE_ID, "name": "Mode", "kind": "enum", "values": ["speakers", "headphones", "binaural"],
+                "default": base.mode.id(), "help": MODE_HELP,
+            }),
+            serde_json::json!(defaults.mode.id()),
+        ));
         list.extend(BOOL_PARAMS.iter().map(|s| {
-            serde_json::json!({ "id": s.id, "name": s.name, "kind": "bool", "values": ["off", "on"],
-                "default": if switch_of(s) { "on" } else { "off" }, "help": s.help })
+            let entry = serde_json::json!({ "id": s.id, "name": s.name, "kind": "bool", "values": ["off", "on"],
+                "default": on_off(s.default), "help": s.help });
+            (entry, serde_json::json!(on_off(switch_of(s))))
         }));
+        let list: Vec<serde_json::Value> = list
+            .into_iter()
+            .map(|(mut entry, value)| {
+                if preset_name.is_some() {
+                    entry["preset"] = value;
+                }
+                entry
+            })
+            .collect();
         say!(
             "{}",
             serde_json::to_string_pretty(&list).expect("JSON values serialise")
@@ -518,7 +551,7 @@ pub fn params(json: bool, preset_name: Option<&str>) -> Result<(), CliError> {
             s.id,
             s.name,
             "off|on",
-            if switch_of(s) { "on" } else { "off" },
+            on_off(switch_of(s)),
             s.help
         );
     }

@@ -30,12 +30,18 @@ pub enum CliError {
         coding: String,
     },
     /// An input longer than any output file can hold.
-    #[error("{path} is longer than {limit} frames (3.1 hours at 48 kHz), the most a 32-bit WAV file of four drivers holds; split it")]
+    #[error("{path} is longer than {limit} frames ({hours:.1} hours at its rate), the most one WAV file of {outputs} channels ({format}) holds; split it, or choose a smaller --format")]
     TooLong {
         /// The file.
         path: PathBuf,
         /// The most frames accepted.
         limit: u64,
+        /// The limit in hours at the file's rate.
+        hours: f64,
+        /// Output channels.
+        outputs: usize,
+        /// The output's sample format.
+        format: &'static str,
     },
     /// Not a stereo file.
     #[error(

@@ -136,9 +136,13 @@ fn headline(m: &Metrics, analysis: &Analysis) -> String {
             )
         },
     );
+    let (low, high) = metrics::SEPARATION_BAND;
     format!(
-        "{separation} (300 Hz-6 kHz); latency {} samples ({:.1} ms at 48 kHz)",
-        m.latency_samples, m.latency_ms
+        "{separation} ({low:.0} Hz-{:.0} kHz); latency {} samples ({:.1} ms at {:.0} kHz)",
+        high / 1000.0,
+        m.latency_samples,
+        m.latency_ms,
+        SAMPLE_RATE / 1000.0
     )
 }
 

@@ -5,7 +5,7 @@ use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::model::measured::MeasuredHead;
 use soundstage::design::model::plant::{Plant, SphereHead};
-use soundstage::params::{parse_number, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
+use soundstage::params::{parse_number, units_like, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
 use std::sync::Arc;
 
 /// Every id `--set` accepts, for error messages.
@@ -31,8 +31,15 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
         reason,
     };
     if let Some(spec) = FLOAT_PARAMS.iter().find(|s| s.id.eq_ignore_ascii_case(id)) {
-        let v = parse_number(value, spec.unit)
-            .ok_or_else(|| bad(format!("not a number (unit: {})", spec.unit.trim())))?;
+        let v = parse_number(value, spec.unit).ok_or_else(|| {
+            bad(format!(
+                "expected a number, in {}",
+                match units_like(spec.unit).as_str() {
+                    "" => "no unit".to_string(),
+                    units => units.to_string(),
+                }
+            ))
+        })?;
         if !(spec.min..=spec.max).contains(&v) {
             return Err(bad(format!(
                 "out of range; {} takes {} to {}",

@@ -1,6 +1,6 @@
 //! Decoding the stereo input: WAV, AIFF and FLAC through `symphonia`, checked before any
 //! work (the rate against [`crate::limits::SAMPLE_RATES_HZ`], two channels) and while it is
-//! decoded (at most [`MAX_INPUT_FRAMES`] frames), so that a short file that declares
+//! decoded (at most the frames the output can hold, [`max_wav_frames`]), so that a short file that declares
 //! gigabytes, or a small FLAC file that unpacks to more than any output can hold, costs
 //! nothing beyond what it really holds.
 
@@ -11,10 +11,16 @@ use symphonia::core::formats::{FormatOptions, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream, MediaSourceStreamOptions};
 use symphonia::core::meta::MetadataOptions;
 
-/// Most frames an input may hold: what a 32-bit float WAV file of four channels can (its data
-/// chunk's size is a 32-bit count of bytes), 3.1 hours at 48 kHz. Anything longer could not
-/// be written back, so it is refused while it is decoded.
-pub const MAX_INPUT_FRAMES: u64 = (u32::MAX as u64 - 80) / (4 * 4);
+/// Bytes of the header hound writes before a WAV file's data (`WAVE_FORMAT_EXTENSIBLE`).
+const WAV_HEADER_BYTES: u64 = 68;
+
+/// Most frames a WAV file of `channels` channels of `bytes_per_sample` each can hold (its
+/// data chunk's size is a 32-bit count of bytes): 3.1 hours of stereo 32-bit float at 48 kHz,
+/// 1.6 hours of four drivers. An input longer than its output can hold is refused while it is
+/// decoded.
+pub fn max_wav_frames(channels: usize, bytes_per_sample: usize) -> u64 {
+    (u64::from(u32::MAX) - WAV_HEADER_BYTES) / (channels.max(1) * bytes_per_sample.max(1)) as u64
+}
 
 /// A stereo recording.
 pub struct Stereo {
@@ -46,33 +52,54 @@ pub enum InputError {
     /// No samples.
     #[error("no samples")]
     Empty,
-    /// More than [`MAX_INPUT_FRAMES`] frames.
-    #[error("longer than {MAX_INPUT_FRAMES} frames")]
-    TooLong,
+    /// More frames than the output can hold: the limit, and the file's rate.
+    #[error("longer than {0} frames")]
+    TooLong(u64, u32),
 }
 
 /// A decoder's failure in the user's words.
 fn not_audio(e: DecodeError) -> InputError {
-    InputError::NotAudio(match e {
-        DecodeError::IoError(_) => "the file ends before its header or data do".to_string(),
-        DecodeError::Unsupported(_) => "not a WAV, AIFF or FLAC file".to_string(),
-        DecodeError::DecodeError(detail) => format!("it is damaged or cut short: {detail}"),
-        other => other.to_string(),
-    })
+    match e {
+        DecodeError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            InputError::NotAudio("the file ends before its header or data do".to_string())
+        }
+        DecodeError::IoError(e) => InputError::NotAudio(format!("reading it failed: {e}")),
+        // The probe's own refusal: nothing it knows. A reader's: a container it knows,
+        // holding a coding it does not read (MP3 in WAV, compressed AIFF-C).
+        DecodeError::Unsupported(what) if what.starts_with("core") => {
+            InputError::NotAudio("its contents are none of these formats".to_string())
+        }
+        DecodeError::Unsupported(what) => {
+            InputError::SampleFormat(format!("the coding of its audio ({what})"))
+        }
+        DecodeError::DecodeError(detail) => {
+            InputError::NotAudio(format!("it is damaged or cut short: {detail}"))
+        }
+        other => InputError::NotAudio(other.to_string()),
+    }
 }
 
-/// Decodes a stereo file held in `bytes` (see [`decode_stereo_from`]).
+/// Decodes a stereo file held in `bytes` (see [`decode_stereo_from`]), of at most what a
+/// stereo 32-bit WAV file holds.
 pub fn decode_stereo(bytes: Vec<u8>) -> Result<Stereo, InputError> {
-    decode_stereo_from(Box::new(std::io::Cursor::new(bytes)), None)
+    decode_stereo_from(
+        Box::new(std::io::Cursor::new(bytes)),
+        None,
+        max_wav_frames(2, 4),
+    )
 }
 
-/// Decodes a stereo WAV, AIFF or FLAC stream; `extension` (the file's, if any) helps the
-/// probe, which otherwise goes by the stream's first bytes.
+/// Decodes a stereo WAV, AIFF or FLAC stream of at most `max_frames` frames; `extension`
+/// (the file's, if any) helps the probe, which otherwise goes by the stream's first bytes.
 pub fn decode_stereo_from(
     source: Box<dyn MediaSource>,
     extension: Option<&str>,
+    max_frames: u64,
 ) -> Result<Stereo, InputError> {
     let held = source.byte_len();
+    if held == Some(0) {
+        return Err(InputError::NotAudio("the file is empty".to_string()));
+    }
     let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
     let mut hint = Hint::new();
     if let Some(extension) = extension {
@@ -139,8 +166,8 @@ pub fn decode_stereo_from(
         if decoded.spec().channels().count() != 2 {
             return Err(InputError::Channels(decoded.spec().channels().count()));
         }
-        if (left.len() + decoded.frames()) as u64 > MAX_INPUT_FRAMES {
-            return Err(InputError::TooLong);
+        if (left.len() + decoded.frames()) as u64 > max_frames {
+            return Err(InputError::TooLong(max_frames, sample_rate));
         }
         decoded.copy_to_vec_interleaved(&mut interleaved);
         for frame in interleaved.chunks_exact(2) {

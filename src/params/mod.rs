@@ -241,32 +241,38 @@ fn bool_param(spec: &'static BoolSpec, redesign: &Redesign) -> BoolParam {
     p
 }
 
-/// Units a value may be typed in, with their size in a quantity's base unit: a parameter
-/// shown in one unit of a quantity takes the others of that quantity too (`dist=120cm`,
-/// `spacing=0.15 m`, `bassx=0.1kHz`).
-const UNIT_SIZES: [(&str, f64); 9] = [
-    ("m", 1.0),
-    ("cm", 0.01),
-    ("mm", 0.001),
-    ("Hz", 1.0),
-    ("kHz", 1000.0),
-    ("%", 1.0),
-    ("dB", 1.0),
-    ("°", 1.0),
-    ("deg", 1.0),
+/// Units a value may be typed in: name, quantity, size in the quantity's base unit. A
+/// parameter shown in one unit of a quantity takes the others of that quantity too
+/// (`dist=120cm`, `spacing=0.15 m`, `bassx=0.1kHz`).
+const UNITS: [(&str, &str, f64); 9] = [
+    ("m", "length", 1.0),
+    ("cm", "length", 0.01),
+    ("mm", "length", 0.001),
+    ("Hz", "frequency", 1.0),
+    ("kHz", "frequency", 1000.0),
+    ("%", "share", 1.0),
+    ("dB", "level", 1.0),
+    ("°", "angle", 1.0),
+    ("deg", "angle", 1.0),
 ];
 
-/// Units of the same quantity as a unit of [`UNIT_SIZES`].
-fn same_quantity(a: &str, b: &str) -> bool {
-    let quantity = |u: &str| match u {
-        "m" | "cm" | "mm" => 0,
-        "Hz" | "kHz" => 1,
-        "%" => 2,
-        "dB" => 3,
-        "°" | "deg" => 4,
-        _ => 5,
-    };
-    quantity(a) != 5 && quantity(a) == quantity(b)
+/// The unit named `name` (any case) in [`UNITS`].
+fn unit(name: &str) -> Option<(&'static str, &'static str, f64)> {
+    UNITS
+        .iter()
+        .find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+        .copied()
+}
+
+/// The names a value of a parameter shown in `shown` may be typed in: `m, cm, mm`.
+pub fn units_like(shown: &str) -> String {
+    let quantity = unit(shown.trim()).map(|(_, q, _)| q);
+    UNITS
+        .iter()
+        .filter(|(_, q, _)| Some(*q) == quantity)
+        .map(|(n, _, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parses "12.5", "12.5 dB", "12.5dB", and a length or frequency in another unit of its
@@ -284,17 +290,12 @@ pub fn parse_number(text: &str, unit: &str) -> Option<f32> {
     let scale = if suffix.is_empty() || suffix.eq_ignore_ascii_case(unit) {
         1.0
     } else {
-        let size = |name: &str| {
-            UNIT_SIZES
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .copied()
-        };
-        let ((given, given_size), (_, unit_size)) = (size(suffix)?, size(unit)?);
-        if !same_quantity(given, unit) {
+        let ((_, given, given_size), (_, shown, shown_size)) =
+            (self::unit(suffix)?, self::unit(unit)?);
+        if given != shown {
             return None;
         }
-        given_size / unit_size
+        given_size / shown_size
     };
     Some((value * scale) as f32).filter(|v| v.is_finite())
 }

@@ -13,9 +13,9 @@ fn over_frequency<'a>(a: &'a Analysis, values: &'a [f64]) -> impl Iterator<Item 
     a.freqs.iter().copied().zip(values.iter().copied())
 }
 
-/// The cancellation's curves, for the figure and the summary: target, achieved (nominal and
-/// 5 cm off), the filters' gain under its cap, and where the cap kept the target out of
-/// reach. `None` in headphone mode.
+/// The cancellation figure's curves: target, achieved (nominal and 5 cm off), the filters'
+/// gain under its cap, and where the cap kept the target out of reach. `None` in headphone
+/// mode.
 pub(super) fn cancellation_series(a: &Analysis) -> Option<Vec<Series>> {
     let sep = a.separation.as_ref()?;
     let limited = a
@@ -24,6 +24,7 @@ pub(super) fn cancellation_series(a: &Analysis) -> Option<Vec<Series>> {
         .zip(&sep.limited)
         .filter(|(_, l)| **l)
         .map(|(f, _)| (*f, -3.0));
+    let [target, achieved] = separation_series(a)?;
     Some(vec![
         Series::new(
             // Where the filters act: far below, the bass path passes the input untouched.
@@ -41,6 +42,21 @@ pub(super) fn cancellation_series(a: &Analysis) -> Option<Vec<Series>> {
             Key::Line(MOVED, 2),
             "separation, listener 5 cm off (worse side)",
         ),
+        target,
+        achieved,
+        Series::new(
+            limited,
+            Key::Dots(LIMITED),
+            "the cap keeps the target out of reach",
+        ),
+    ])
+}
+
+/// The separation's target and what the nominal listener gets: the summary's curves, and
+/// the cancellation figure's main ones. `None` in headphone mode.
+pub(super) fn separation_series(a: &Analysis) -> Option<[Series; 2]> {
+    let sep = a.separation.as_ref()?;
+    Some([
         Series::new(
             over_frequency(a, &sep.target_db),
             Key::Line(TARGET, 3),
@@ -50,11 +66,6 @@ pub(super) fn cancellation_series(a: &Analysis) -> Option<Vec<Series>> {
             over_frequency(a, &sep.achieved_db),
             Key::Line(ACHIEVED, 2),
             "separation, nominal listener",
-        ),
-        Series::new(
-            limited,
-            Key::Dots(LIMITED),
-            "the cap keeps the target out of reach",
         ),
     ])
 }

@@ -2,17 +2,15 @@
 //! separation, the ear responses and the mono sum.
 
 use super::curves::{
-    cancellation_series, ear_series, mono_series, CANCELLATION_AXES, EAR_AXES, MONO_AXES,
+    ear_series, mono_series, separation_series, CANCELLATION_AXES, EAR_AXES, MONO_AXES,
 };
 use super::{figure, line_plot, text, Area, Context, ACHIEVED, TARGET, TEXT};
 use crate::cli::CliError;
 use plotters::prelude::*;
 use soundstage::design::config::settings::Mode;
 use soundstage::design::evaluate::analysis::Analysis;
+use soundstage::design::model::geometry::DEFAULT_HEAD_RADIUS_M;
 use std::path::Path;
-
-/// Radius of the head drawn in the top view, metres (the sphere model's).
-const HEAD_RADIUS_M: f64 = 0.0875;
 
 /// Writes `summary.png`: four panels, with `headline` (the report's figures in one line)
 /// under the title.
@@ -27,14 +25,9 @@ pub fn summary(
         let panels = area.margin(26, 0, 0, 0).split_evenly((2, 2));
         geometry(&panels[0], a)?;
         panel_title(&panels[1], "Separation at the ears (left input)")?;
-        match cancellation_series(a) {
-            Some(mut series) => {
-                // The summary keeps the two curves that say how much; the figure has the rest.
-                series.retain(|s| {
-                    s.label.starts_with("target") || s.label.ends_with("nominal listener")
-                });
-                line_plot(&panels[1].margin(24, 0, 0, 0), &CANCELLATION_AXES, &series)?;
-            }
+        // The summary keeps the two curves that say how much; the figure has the rest.
+        match separation_series(a) {
+            Some(series) => line_plot(&panels[1].margin(24, 0, 0, 0), &CANCELLATION_AXES, &series)?,
             None => text(&panels[1], "headphone mode cancels nothing", (20, 60), 18)?,
         }
         panel_title(&panels[2], "Ears for a left-only input")?;
@@ -69,7 +62,7 @@ fn geometry(panel: &Area, a: &Analysis) -> Result<(), String> {
             )
         },
     )?;
-    let (hx, hy) = (g.offset_m, g.distance_m);
+    let (hx, hy) = g.head_centre();
     let drivers = g.driver_x();
     // Metres per pixel alike across and along, so that the head is round and the angles true:
     // the ranges fit the drivers, the head and the virtual speakers at one scale.
@@ -143,7 +136,10 @@ fn geometry(panel: &Area, a: &Analysis) -> Result<(), String> {
     let outline: Vec<(f64, f64)> = (0..=steps)
         .map(|i| {
             let t = std::f64::consts::TAU * f64::from(i) / f64::from(steps);
-            (hx + HEAD_RADIUS_M * t.cos(), hy + HEAD_RADIUS_M * t.sin())
+            (
+                hx + DEFAULT_HEAD_RADIUS_M * t.cos(),
+                hy + DEFAULT_HEAD_RADIUS_M * t.sin(),
+            )
         })
         .collect();
     chart
@@ -151,8 +147,8 @@ fn geometry(panel: &Area, a: &Analysis) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let yaw = s.yaw_deg.to_radians();
     let nose = (
-        hx - 1.6 * HEAD_RADIUS_M * yaw.sin(),
-        hy - 1.6 * HEAD_RADIUS_M * yaw.cos(),
+        hx - 1.6 * DEFAULT_HEAD_RADIUS_M * yaw.sin(),
+        hy - 1.6 * DEFAULT_HEAD_RADIUS_M * yaw.cos(),
     );
     chart
         .draw_series(LineSeries::new([(hx, hy), nose], TEXT.stroke_width(2)))

@@ -248,8 +248,8 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
     {
         Err(format!(
             "no centre beam: drivers {:.0} cm apart alias from {:.0} Hz, below {:.0} Hz where the processing \
-             starts (above the {:.0} Hz bass crossover); a beam needs a spacing under {:.1} cm, and an octave \
-             of band from {:.1} cm; the centre is matrix mixed and depth sets its presence",
+             starts (above the {:.0} Hz bass crossover); a beam needs a spacing under {:.1} cm (for an \
+             octave of band: at most {:.1} cm); the centre is matrix mixed and depth sets its presence",
             s.spacing_m * 100.0,
             made.beam.aliasing_hz(),
             processed,
