@@ -659,3 +659,37 @@ fn a_known_container_in_an_unknown_coding_an_empty_file_and_text_are_told_apart(
     }
     assert!(!out.exists());
 }
+
+#[test]
+fn metrics_json_names_every_settings_unit_and_speaks_percent_as_the_command_line_does() {
+    let d = dir();
+    let out = d.path().join("r");
+    let run = soundstage(&[
+        "report",
+        out.to_str().unwrap(),
+        "--set",
+        "width=60%",
+        "--set",
+        "depth=25",
+    ]);
+    assert_success(&run);
+    assert!(
+        stderr(&run).is_empty(),
+        "results go to standard output: {}",
+        stderr(&run)
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("metrics.json")).unwrap()).unwrap();
+    let settings = metrics["settings"].as_object().unwrap();
+    assert_eq!(settings["width_percent"].as_f64(), Some(60.0));
+    assert_eq!(settings["depth_percent"].as_f64(), Some(25.0));
+    for key in settings.keys() {
+        let unit = ["_percent", "_db", "_m", "_hz", "_deg"]
+            .iter()
+            .any(|u| key.ends_with(u));
+        assert!(
+            unit || ["mode", "outputs"].contains(&key.as_str()),
+            "{key} names no unit"
+        );
+    }
+}
