@@ -4,6 +4,7 @@ mod audio_file;
 mod commands;
 mod error;
 mod plots;
+mod render;
 mod report;
 mod settings;
 
@@ -91,7 +92,7 @@ pub enum Command {
         /// Scales OUT (up or down): `peak` (the default) to a true peak of -1 dBTP,
         /// `loudness` to the input's integrated loudness (BS.1770-4).
         #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "peak", value_name = "peak|loudness")]
-        normalize: Option<commands::Normalize>,
+        normalize: Option<render::Normalize>,
         /// Follows a moving listener: a CSV file with the header time_s,x_m,y_m,yaw_deg (x to
         /// the listener's right, y their distance from the drivers, yaw with the nose to
         /// their left), interpolated linearly in time; it replaces offset, dist and yaw.
@@ -165,8 +166,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
             normalize,
             poses,
             settings,
-        } => commands::render(
-            &commands::RenderJob {
+        } => render::render(
+            &render::RenderJob {
                 input: &input,
                 output: &output,
                 format,
