@@ -7,14 +7,18 @@
 use super::CliError;
 use hound::{SampleFormat, WavSpec, WavWriter};
 use rand::{RngExt, SeedableRng};
-use soundstage::offline::audio_in::{decode_stereo_from, max_wav_frames, InputError, Stereo};
+use soundstage::offline::audio_in::{max_wav_frames, InputError, StereoReader};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Reads a stereo WAV, AIFF or FLAC file no longer than a WAV file of `outputs` channels in
-/// `format` holds, or says in the user's words why it cannot.
-pub fn read_stereo(path: &Path, outputs: usize, format: OutputFormat) -> Result<Stereo, CliError> {
+/// Opens a stereo WAV, AIFF or FLAC file to be read a chunk at a time, no longer than a WAV
+/// file of `outputs` channels in `format` holds, or says in the user's words why it cannot.
+pub fn open_stereo(
+    path: &Path,
+    outputs: usize,
+    format: OutputFormat,
+) -> Result<StereoReader, CliError> {
     let read = |source| CliError::Read {
         path: path.to_path_buf(),
         source,
@@ -25,13 +29,19 @@ pub fn read_stereo(path: &Path, outputs: usize, format: OutputFormat) -> Result<
     }
     let file = File::open(path).map_err(read)?;
     let extension = path.extension().and_then(|e| e.to_str());
-    let path = path.to_path_buf();
-    decode_stereo_from(
+    StereoReader::open(
         Box::new(file),
         extension,
         max_wav_frames(outputs, format.bytes()),
     )
-    .map_err(|e| match e {
+    .map_err(|e| input_error(path, outputs, format, e))
+}
+
+/// Why `path` cannot be read, in the user's words (`outputs` and `format` say what the
+/// output that limits its length is).
+pub fn input_error(path: &Path, outputs: usize, format: OutputFormat, e: InputError) -> CliError {
+    let path = path.to_path_buf();
+    match e {
         InputError::NotAudio(reason) => CliError::NotAudio { path, reason },
         InputError::SampleFormat(coding) => CliError::SampleFormat { path, coding },
         InputError::Channels(channels) => CliError::Channels { path, channels },
@@ -44,7 +54,7 @@ pub fn read_stereo(path: &Path, outputs: usize, format: OutputFormat) -> Result<
             outputs,
             format: format.describe(),
         },
-    })
+    }
 }
 
 /// Writes `path` atomically: `write` fills a new temporary file in the same directory
@@ -164,55 +174,131 @@ pub fn write_wav(
     channels: &[Vec<f32>],
     format: OutputFormat,
 ) -> Result<Written, CliError> {
-    let (bits_per_sample, sample_format) = match format {
-        OutputFormat::S16 => (16, SampleFormat::Int),
-        OutputFormat::S24 => (24, SampleFormat::Int),
-        OutputFormat::F32 => (32, SampleFormat::Float),
-    };
-    let spec = WavSpec {
-        channels: u16::try_from(channels.len()).expect("at most four driver feeds"),
-        sample_rate,
-        bits_per_sample,
-        sample_format,
-    };
-    let io = |source| CliError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut clipped = 0u64;
-    let mut mask = None;
+    let mut written = None;
     write_atomically(path, |temporary| {
-        let encode = |e: hound::Error| match e {
-            hound::Error::IoError(source) => io(source),
-            other => CliError::Encode {
-                path: path.to_path_buf(),
-                reason: other.to_string(),
-            },
-        };
-        let mut writer = WavWriter::new(BufWriter::new(&mut *temporary), spec).map_err(encode)?;
-        let len = channels.first().map_or(0, Vec::len);
-        let mut rng = rand::rngs::StdRng::seed_from_u64(DITHER_SEED);
-        let full_scale = f64::from(1u32 << (bits_per_sample - 1));
-        for i in 0..len {
-            for ch in channels {
-                if format == OutputFormat::F32 {
-                    writer.write_sample(ch[i]).map_err(encode)?;
-                    continue;
-                }
-                let dither = rng.random::<f64>() - rng.random::<f64>();
-                let scaled = (f64::from(ch[i]) * full_scale + dither).round();
-                let value = scaled.clamp(-full_scale, full_scale - 1.0);
-                if value != scaled {
-                    clipped += 1;
-                }
-                writer.write_sample(value as i32).map_err(encode)?;
-            }
-        }
-        writer.finalize().map_err(encode)?;
-        mask = set_channel_mask(temporary, channel_mask(channels.len())).map_err(io)?;
+        let mut encoder = WavEncoder::new(&mut *temporary, sample_rate, channels.len(), format)
+            .map_err(|e| encode_error(path, e))?;
+        encoder
+            .write(channels, 1.0)
+            .map_err(|e| encode_error(path, e))?;
+        written = Some(encoder.finish(path)?.mark(path, temporary)?);
         Ok(())
     })?;
-    Ok(Written { clipped, mask })
+    Ok(written.expect("written once the file is in place"))
+}
+
+/// A hound error in the user's words.
+pub fn encode_error(path: &Path, e: hound::Error) -> CliError {
+    match e {
+        hound::Error::IoError(source) => CliError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => CliError::Encode {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// A WAV file written a chunk at a time, in `format`: integer formats TPDF-dithered (one
+/// noise sequence over the whole file, so that a file is the same however it is cut).
+pub struct WavEncoder<'f> {
+    writer: WavWriter<BufWriter<&'f mut File>>,
+    format: OutputFormat,
+    channels: usize,
+    rng: rand::rngs::StdRng,
+    full_scale: f64,
+    clipped: u64,
+}
+
+impl<'f> WavEncoder<'f> {
+    /// Starts a file of `channels` driver feeds at `sample_rate` in `file`.
+    pub fn new(
+        file: &'f mut File,
+        sample_rate: u32,
+        channels: usize,
+        format: OutputFormat,
+    ) -> Result<Self, hound::Error> {
+        let (bits_per_sample, sample_format) = match format {
+            OutputFormat::S16 => (16, SampleFormat::Int),
+            OutputFormat::S24 => (24, SampleFormat::Int),
+            OutputFormat::F32 => (32, SampleFormat::Float),
+        };
+        let spec = WavSpec {
+            channels: u16::try_from(channels).expect("at most four driver feeds"),
+            sample_rate,
+            bits_per_sample,
+            sample_format,
+        };
+        Ok(Self {
+            writer: WavWriter::new(BufWriter::new(file), spec)?,
+            format,
+            channels,
+            rng: rand::rngs::StdRng::seed_from_u64(DITHER_SEED),
+            full_scale: f64::from(1u32 << (bits_per_sample - 1)),
+            clipped: 0,
+        })
+    }
+
+    /// Appends `channels` (all the same length), each sample scaled by `gain` first.
+    pub fn write(&mut self, channels: &[Vec<f32>], gain: f64) -> Result<(), hound::Error> {
+        let len = channels.first().map_or(0, Vec::len);
+        let scaled = |v: f32| {
+            if gain == 1.0 {
+                v
+            } else {
+                (f64::from(v) * gain) as f32
+            }
+        };
+        for i in 0..len {
+            for ch in channels {
+                let v = scaled(ch[i]);
+                if self.format == OutputFormat::F32 {
+                    self.writer.write_sample(v)?;
+                    continue;
+                }
+                let dither = self.rng.random::<f64>() - self.rng.random::<f64>();
+                let scaled = (f64::from(v) * self.full_scale + dither).round();
+                let value = scaled.clamp(-self.full_scale, self.full_scale - 1.0);
+                if value != scaled {
+                    self.clipped += 1;
+                }
+                self.writer.write_sample(value as i32)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes the header (`path` names the file for errors); [`Finished::mark`] then
+    /// writes the channel mask.
+    pub fn finish(self, path: &Path) -> Result<Finished, CliError> {
+        let (clipped, channels) = (self.clipped, self.channels);
+        self.writer.finalize().map_err(|e| encode_error(path, e))?;
+        Ok(Finished { clipped, channels })
+    }
+}
+
+/// A WAV file [`WavEncoder`] completed, its channel mask still hound's.
+pub struct Finished {
+    clipped: u64,
+    channels: usize,
+}
+
+impl Finished {
+    /// Writes [`channel_mask`]'s mask into `file`'s header (`path` names it for errors).
+    pub fn mark(self, path: &Path, file: &mut File) -> Result<Written, CliError> {
+        let mask = set_channel_mask(file, channel_mask(self.channels)).map_err(|source| {
+            CliError::Write {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(Written {
+            clipped: self.clipped,
+            mask,
+        })
+    }
 }
 
 /// Writes `mask` into the `WAVEFORMATEXTENSIBLE` header hound wrote (hound picks a mask from

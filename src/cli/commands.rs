@@ -24,6 +24,22 @@ const BLOCK: usize = 1024;
 /// Files longer than this (seconds) get a progress bar.
 const PROGRESS_FROM_S: f64 = 20.0;
 
+/// A bar of rendering progress over `frames` at `sample_rate`, shown for material longer
+/// than [`PROGRESS_FROM_S`] (hidden where the length is unknown).
+pub(super) fn progress_bar(frames: Option<u64>, sample_rate: u32) -> ProgressBar {
+    let Some(frames) = frames.filter(|&f| f as f64 / f64::from(sample_rate) > PROGRESS_FROM_S)
+    else {
+        return ProgressBar::hidden();
+    };
+    let bar = ProgressBar::new(frames);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} rendering [{bar:40}] {percent}% ({eta} left)")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
 /// Renders `left`/`right` with `settings`, with a progress bar on long material.
 pub(super) fn process(
     settings: &Settings,
@@ -35,17 +51,7 @@ pub(super) fn process(
 ) -> (Vec<Vec<f32>>, usize) {
     let (mut engine, _) = engine_for(settings, outputs, sample_rate as f64, plant);
     let latency = engine.latency();
-    let long = left.len() as f64 / sample_rate as f64 > PROGRESS_FROM_S;
-    let bar = if long {
-        ProgressBar::new(left.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} rendering [{bar:40}] {percent}% ({eta} left)")
-            .expect("the template is valid")
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(Some(left.len() as u64), sample_rate);
     let out = stream(&mut engine, left, right, &[BLOCK], |done| {
         bar.set_position(done as u64)
     });

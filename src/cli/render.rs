@@ -1,22 +1,27 @@
 //! `soundstage render`: the checks before any work, the render (static or following a
 //! listener), the output's levels and normalisation, the file and the summary.
 
-use super::audio_file::{read_stereo, same_file, write_wav, OutputFormat};
-use super::commands::process;
+use super::audio_file::{
+    encode_error, input_error, open_stereo, same_file, write_atomically, Finished, OutputFormat,
+    WavEncoder, Written,
+};
+use super::commands::progress_bar;
 use super::settings::{describe, from_args, origin, plant_from};
 use super::{say, CliError, SettingsArgs};
-use soundstage::design::config::settings::Settings;
+use crossbeam_channel::bounded;
+use indicatif::ProgressBar;
 use soundstage::design::evaluate::metrics;
 use soundstage::design::filters::chain::DesignInput;
-use soundstage::design::model::plant::Plant;
 use soundstage::design::worker::design_checked;
 use soundstage::dsp::engine::Engine;
-use soundstage::offline::audio_in::Stereo;
-use soundstage::offline::levels::{dbfs, integrated_loudness, true_peak};
+use soundstage::offline::audio_in::StereoReader;
+use soundstage::offline::levels::{dbfs, LoudnessMeter, TruePeakMeter};
 use soundstage::offline::poses::PoseTrack;
-use soundstage::offline::render::stream_following;
+use soundstage::offline::render::{engine_for, Aligned, Following, FOLLOW_BLOCK};
 use soundstage::tracking::{Pose, Tracked};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Most bytes a pose file may have (an hour at 120 poses a second is about 20 MB).
 const MAX_POSE_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -42,56 +47,263 @@ fn read_poses(path: &Path) -> Result<PoseTrack, CliError> {
     })
 }
 
-/// Renders like [`process`] while the listener follows `track`: each new pose is designed
-/// for through the tracker's path (`params::follow`) and crossfaded to. Returns the output,
-/// the latency and how many designs were made.
-fn process_following(
-    settings: &Settings,
-    outputs: usize,
-    plant: &dyn Plant,
-    sample_rate: u32,
-    (left, right): (&[f32], &[f32]),
-    track: &PoseTrack,
-) -> Result<(Vec<Vec<f32>>, usize, usize), CliError> {
-    let sr = sample_rate as f64;
-    let at = |pose: Pose| {
-        let mut s = *settings;
-        let tracked = Tracked {
-            pose,
-            absolute: true,
-            weight: 1.0,
+/// Frames read, rendered and written at a time: whole render blocks, so that a streamed
+/// render is the same to the bit as one of the whole file at once; 1.4 s at 48 kHz.
+const CHUNK_FRAMES: usize = 64 * FOLLOW_BLOCK;
+
+/// Chunks that may wait between two threads of the render's pipeline: with the one each
+/// thread holds, at most a few megabytes of audio are in memory, whatever the file's length.
+const QUEUE_CHUNKS: usize = 2;
+
+/// Bytes of one sample of the spill file a normalized render is measured through.
+const SPILL_SAMPLE_BYTES: usize = 4;
+
+/// What a streamed render measured and wrote.
+struct Streamed {
+    frames: u64,
+    written: Written,
+    /// The output's true peak before the gain (linear).
+    peak: f64,
+    input_loudness: Option<f64>,
+    rendered_loudness: Option<f64>,
+    gain: f64,
+}
+
+/// The gain `normalize` asks for, given the levels measured (a warning where the input is
+/// too short or quiet for a loudness reading).
+fn normalizing_gain(
+    normalize: Option<Normalize>,
+    input: &Path,
+    peak: f64,
+    (wanted, got): (Option<f64>, Option<f64>),
+) -> f64 {
+    match (normalize, wanted, got) {
+        (Some(Normalize::Peak), ..) if peak > 0.0 => 10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / peak,
+        (Some(Normalize::Loudness), Some(wanted), Some(got)) => 10f64.powf((wanted - got) / 20.0),
+        (Some(Normalize::Loudness), ..) => {
+            eprintln!(
+                "soundstage: warning: {} is too short or too quiet for a loudness reading (400 ms above -70 LUFS): not normalized",
+                input.display()
+            );
+            1.0
+        }
+        _ => 1.0,
+    }
+}
+
+/// Renders `reader` through `engine` into `job.output` on a pipeline of threads joined by
+/// bounded queues: the reader decodes and measures the input's loudness, this thread runs
+/// the engine (calling `before_block` before every block), a writer encodes the file and a
+/// meter measures the output. Memory stays a few chunks whatever the length. A normalized
+/// render cannot know its gain before the end: it is spilled as 32-bit float to an unnamed
+/// temporary file beside the output, then scaled and encoded from there.
+fn stream_render(
+    job: &RenderJob,
+    mut reader: StereoReader,
+    engine: &mut Engine,
+    mut before_block: impl FnMut(&mut Engine, usize),
+    bar: &ProgressBar,
+) -> Result<Streamed, CliError> {
+    let (input, output) = (job.input, job.output);
+    let outputs = engine.outputs();
+    let rate = reader.sample_rate;
+    let sr = f64::from(rate);
+    let write_error = |source| CliError::Write {
+        path: output.to_path_buf(),
+        source,
+    };
+    let mut streamed = None;
+    write_atomically(output, |file| {
+        let mut spill = match job.normalize {
+            Some(_) => Some(tempfile::tempfile_in(spill_dir(output)).map_err(write_error)?),
+            None => None,
         };
-        soundstage::params::follow(&mut s, &tracked);
-        s
-    };
-    let input = |settings| DesignInput {
-        settings,
-        outputs,
-        sample_rate: sr,
-    };
-    // The first pose must be designable: a head that cannot serve it is an error, as it is
-    // for a static render; later poses it cannot serve keep the last design.
-    let start = track.at(0.0);
-    let mut first = design_checked(&input(at(start)), plant, None)?;
-    // Each design starts its searches where the previous one's ended, as the plugin's
-    // designer does for a tracked head.
-    let mut search_start = first.take_search_start();
-    let mut engine = Engine::new(Box::new(first.filters), sr, settings.controls());
-    engine.settle_controls();
-    let latency = engine.latency();
-    let (out, designs) = stream_following(
-        &mut engine,
-        (left, right),
-        (sr, start),
-        track,
-        |pose| {
-            let mut made = design_checked(&input(at(pose)), plant, search_start.as_deref()).ok()?;
-            search_start = made.take_search_start();
-            Some(Box::new(made.filters))
-        },
-        |_| {},
-    );
-    Ok((out, latency, designs + 1))
+        let (frames, writer, input_loudness, (peak, rendered_loudness)) =
+            std::thread::scope(|scope| {
+                let (input_tx, input_rx) = bounded(QUEUE_CHUNKS);
+                let (write_tx, write_rx) = bounded::<Arc<Vec<Vec<f32>>>>(QUEUE_CHUNKS);
+                let (meter_tx, meter_rx) = bounded::<Arc<Vec<Vec<f32>>>>(QUEUE_CHUNKS);
+                let reading = scope.spawn(move || {
+                    let mut loudness = LoudnessMeter::new(2, sr);
+                    loop {
+                        let (mut left, mut right) = (
+                            Vec::with_capacity(CHUNK_FRAMES),
+                            Vec::with_capacity(CHUNK_FRAMES),
+                        );
+                        let chunk = match reader.read(&mut left, &mut right, CHUNK_FRAMES) {
+                            Ok(0) => break,
+                            Ok(_) => {
+                                loudness.push(&[&left, &right]);
+                                Ok((left, right))
+                            }
+                            Err(e) => Err(e),
+                        };
+                        let failed = chunk.is_err();
+                        if input_tx.send(chunk).is_err() || failed {
+                            break;
+                        }
+                    }
+                    loudness.finish()
+                });
+                let metering = scope.spawn(move || {
+                    let mut peaks: Vec<TruePeakMeter> =
+                        (0..outputs).map(|_| TruePeakMeter::new()).collect();
+                    let mut loudness = LoudnessMeter::new(outputs, sr);
+                    for chunk in meter_rx {
+                        let channels: Vec<&[f32]> = chunk.iter().map(Vec::as_slice).collect();
+                        loudness.push(&channels);
+                        for (meter, channel) in peaks.iter_mut().zip(chunk.iter()) {
+                            meter.push(channel);
+                        }
+                    }
+                    let peak = peaks
+                        .into_iter()
+                        .map(TruePeakMeter::finish)
+                        .fold(0.0, f64::max);
+                    (peak, loudness.finish())
+                });
+                let spilling = spill.as_mut();
+                let file = &mut *file;
+                let writing = scope.spawn(move || -> Result<Option<Finished>, CliError> {
+                    match spilling {
+                        Some(spill) => {
+                            let mut to = BufWriter::new(spill);
+                            for chunk in write_rx {
+                                spill_chunk(&mut to, &chunk).map_err(write_error)?;
+                            }
+                            to.flush().map_err(write_error)?;
+                            Ok(None)
+                        }
+                        None => {
+                            let mut encoder = WavEncoder::new(file, rate, outputs, job.format)
+                                .map_err(|e| encode_error(output, e))?;
+                            for chunk in write_rx {
+                                encoder
+                                    .write(&chunk, 1.0)
+                                    .map_err(|e| encode_error(output, e))?;
+                            }
+                            encoder.finish(output).map(Some)
+                        }
+                    }
+                });
+                let mut aligned = Aligned::new(engine, &[FOLLOW_BLOCK]);
+                let mut frames = 0u64;
+                let mut failure = None;
+                let send = |out: Vec<Vec<f32>>| {
+                    let out = Arc::new(out);
+                    write_tx.send(Arc::clone(&out)).is_ok() && meter_tx.send(out).is_ok()
+                };
+                let fresh = || vec![Vec::with_capacity(CHUNK_FRAMES); outputs];
+                for chunk in &input_rx {
+                    match chunk {
+                        Ok((left, right)) => {
+                            let mut out = fresh();
+                            aligned.feed([&left, &right], &mut out, &mut before_block);
+                            frames += left.len() as u64;
+                            bar.set_position(frames);
+                            if !send(out) {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            failure = Some(input_error(input, outputs, job.format, e));
+                            break;
+                        }
+                    }
+                }
+                if failure.is_none() && frames == 0 {
+                    failure = Some(CliError::Empty {
+                        path: input.to_path_buf(),
+                    });
+                }
+                if failure.is_none() {
+                    let mut out = fresh();
+                    aligned.finish(&mut out, &mut before_block);
+                    send(out);
+                }
+                drop((write_tx, meter_tx, input_rx));
+                let input_loudness = joined(reading);
+                let levels = joined(metering);
+                let writer = joined(writing);
+                match failure {
+                    Some(e) => Err(e),
+                    None => Ok((frames, writer?, input_loudness, levels)),
+                }
+            })?;
+        let gain = normalizing_gain(
+            job.normalize,
+            input,
+            peak,
+            (input_loudness, rendered_loudness),
+        );
+        let finished = match (writer, spill) {
+            (Some(finished), _) => finished,
+            (None, Some(mut spill)) => {
+                spill.seek(SeekFrom::Start(0)).map_err(write_error)?;
+                let mut encoder = WavEncoder::new(&mut *file, rate, outputs, job.format)
+                    .map_err(|e| encode_error(output, e))?;
+                let mut from = BufReader::new(spill);
+                let mut chunk = vec![Vec::with_capacity(CHUNK_FRAMES); outputs];
+                while unspill_chunk(&mut from, &mut chunk).map_err(write_error)? {
+                    encoder
+                        .write(&chunk, gain)
+                        .map_err(|e| encode_error(output, e))?;
+                }
+                encoder.finish(output)?
+            }
+            (None, None) => unreachable!("the writer spills only where there is a spill file"),
+        };
+        streamed = Some(Streamed {
+            frames,
+            written: finished.mark(output, file)?,
+            peak,
+            input_loudness,
+            rendered_loudness,
+            gain,
+        });
+        Ok(())
+    })?;
+    Ok(streamed.expect("streamed once the file is in place"))
+}
+
+/// The directory `output` is written in, where a spill file goes too.
+fn spill_dir(output: &Path) -> &Path {
+    match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Appends `chunk`'s frames to the spill file, interleaved 32-bit float.
+fn spill_chunk(to: &mut impl Write, chunk: &[Vec<f32>]) -> std::io::Result<()> {
+    let len = chunk.first().map_or(0, Vec::len);
+    for i in 0..len {
+        for channel in chunk {
+            to.write_all(&channel[i].to_le_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the next chunk of at most [`CHUNK_FRAMES`] frames back from the spill file into
+/// `chunk` (its channels); false at the end.
+fn unspill_chunk(from: &mut impl Read, chunk: &mut [Vec<f32>]) -> std::io::Result<bool> {
+    let frame_bytes = chunk.len() * SPILL_SAMPLE_BYTES;
+    let mut bytes = vec![0u8; CHUNK_FRAMES * frame_bytes];
+    let mut filled = 0;
+    while filled < bytes.len() {
+        match from.read(&mut bytes[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    chunk.iter_mut().for_each(Vec::clear);
+    for frame in bytes[..filled - filled % frame_bytes].chunks_exact(frame_bytes) {
+        for (channel, sample) in chunk.iter_mut().zip(frame.chunks_exact(SPILL_SAMPLE_BYTES)) {
+            channel.push(f32::from_le_bytes(sample.try_into().expect("four bytes")));
+        }
+    }
+    Ok(filled > 0)
 }
 
 /// What `soundstage render` is asked to do.
@@ -154,21 +366,6 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// The output's true peak (linear) and the input's and output's integrated loudness, each
-/// channel's peak and each loudness on a thread of its own: together they cost as much as
-/// the render.
-fn levels(input: &Stereo, out: &[Vec<f32>], rate: f64) -> (f64, Option<f64>, Option<f64>) {
-    std::thread::scope(|scope| {
-        let peaks: Vec<_> = out.iter().map(|c| scope.spawn(|| true_peak(c))).collect();
-        let input_loudness =
-            scope.spawn(|| integrated_loudness(&[&input.left, &input.right], rate));
-        let channels: Vec<&[f32]> = out.iter().map(Vec::as_slice).collect();
-        let rendered_loudness = integrated_loudness(&channels, rate);
-        let peak = peaks.into_iter().map(joined).fold(0.0, f64::max);
-        (peak, joined(input_loudness), rendered_loudness)
-    })
-}
-
 /// The drivers' names in line order, leftmost first, as the output's channels hold them.
 fn driver_order(outputs: usize) -> &'static str {
     match outputs {
@@ -185,65 +382,77 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
     let (settings, outputs) = from_args(args)?;
     let track = job.poses.map(read_poses).transpose()?;
     let plant = plant_from(args, &settings, outputs)?;
-    let audio = read_stereo(input, outputs, job.format)?;
-    let nyquist = f64::from(audio.sample_rate) / 2.0;
+    let reader = open_stereo(input, outputs, job.format)?;
+    let (sample_rate, read_as) = (reader.sample_rate, reader.read_as.clone());
+    let nyquist = f64::from(sample_rate) / 2.0;
     if nyquist < metrics::SEPARATION_BAND.1 {
         eprintln!(
             "soundstage: warning: {} is sampled at {} Hz, so it holds nothing above {nyquist:.0} Hz, \
              below the top of the {:.0} Hz-{:.0} kHz band where the cancellation works: expect \
              a narrower image than at 44.1 kHz or more",
             input.display(),
-            audio.sample_rate,
+            sample_rate,
             metrics::SEPARATION_BAND.0,
             metrics::SEPARATION_BAND.1 / 1000.0
         );
     }
-    let (mut out, latency, designs) = match &track {
-        Some(track) => process_following(
-            &settings,
-            outputs,
-            plant.as_ref(),
-            audio.sample_rate,
-            (&audio.left, &audio.right),
-            track,
-        )?,
-        None => {
-            let (out, latency) = process(
-                &settings,
+    let bar = progress_bar(reader.declared_frames, sample_rate);
+    let sr = f64::from(sample_rate);
+    let (streamed, latency, designs) = match &track {
+        Some(track) => {
+            let at = |pose: Pose| {
+                let mut s = settings;
+                let tracked = Tracked {
+                    pose,
+                    absolute: true,
+                    weight: 1.0,
+                };
+                soundstage::params::follow(&mut s, &tracked);
+                s
+            };
+            let input = |settings| DesignInput {
+                settings,
                 outputs,
-                plant.as_ref(),
-                audio.sample_rate,
-                &audio.left,
-                &audio.right,
-            );
-            (out, latency, 1)
+                sample_rate: sr,
+            };
+            // The first pose must be designable: a head that cannot serve it is an error, as
+            // it is for a static render; later poses it cannot serve keep the last design.
+            let start = track.at(0.0);
+            let mut first = design_checked(&input(at(start)), plant.as_ref(), None)?;
+            // Each design starts its searches where the previous one's ended, as the
+            // plugin's designer does for a tracked head.
+            let mut search_start = first.take_search_start();
+            let mut engine = Engine::new(Box::new(first.filters), sr, settings.controls());
+            engine.settle_controls();
+            let latency = engine.latency();
+            let mut following = Following::new(track, sr, start, |pose| {
+                let mut made =
+                    design_checked(&input(at(pose)), plant.as_ref(), search_start.as_deref())
+                        .ok()?;
+                search_start = made.take_search_start();
+                Some(Box::new(made.filters))
+            });
+            let streamed = stream_render(
+                job,
+                reader,
+                &mut engine,
+                |engine, pos| following.before_block(engine, pos),
+                &bar,
+            )?;
+            (streamed, latency, following.designs() + 1)
+        }
+        None => {
+            let (mut engine, _) = engine_for(&settings, outputs, sr, plant.as_ref());
+            let latency = engine.latency();
+            let streamed = stream_render(job, reader, &mut engine, |_, _| {}, &bar)?;
+            (streamed, latency, 1)
         }
     };
-    let rate = f64::from(audio.sample_rate);
-    let (rendered_peak, input_loudness, rendered_loudness) = levels(&audio, &out, rate);
-    let gain = match (job.normalize, input_loudness, rendered_loudness) {
-        (Some(Normalize::Peak), ..) if rendered_peak > 0.0 => {
-            10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / rendered_peak
-        }
-        (Some(Normalize::Loudness), Some(wanted), Some(got)) => 10f64.powf((wanted - got) / 20.0),
-        (Some(Normalize::Loudness), ..) => {
-            eprintln!(
-                "soundstage: warning: {} is too short or too quiet for a loudness reading (400 ms above -70 LUFS): not normalized",
-                input.display()
-            );
-            1.0
-        }
-        _ => 1.0,
-    };
-    if gain != 1.0 {
-        for channel in &mut out {
-            channel
-                .iter_mut()
-                .for_each(|v| *v = (f64::from(*v) * gain) as f32);
-        }
-    }
-    let peak_dbtp = dbfs(rendered_peak * gain);
-    let written = write_wav(output, audio.sample_rate, &out, job.format)?;
+    bar.finish_and_clear();
+    let gain = streamed.gain;
+    let (rendered_loudness, input_loudness) = (streamed.rendered_loudness, streamed.input_loudness);
+    let peak_dbtp = dbfs(streamed.peak * gain);
+    let written = streamed.written;
     // The warnings first: a reader that closes standard output early must still see them.
     if peak_dbtp > 0.0 {
         eprintln!(
@@ -261,14 +470,12 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
             job.format.describe()
         );
     }
-    let frames = audio.left.len();
+    let frames = streamed.frames;
     say!(
-        "{} -> {}: {frames} frames at {} Hz ({:.1} s), read as {}",
+        "{} -> {}: {frames} frames at {sample_rate} Hz ({:.1} s), read as {read_as}",
         input.display(),
         output.display(),
-        audio.sample_rate,
-        frames as f64 / f64::from(audio.sample_rate),
-        audio.read_as
+        frames as f64 / sr,
     );
     say!("settings ({}): {}", origin(args), describe(&settings));
     say!(

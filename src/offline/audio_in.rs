@@ -96,92 +96,166 @@ pub fn decode_stereo_from(
     extension: Option<&str>,
     max_frames: u64,
 ) -> Result<Stereo, InputError> {
-    let held = source.byte_len();
-    if held == Some(0) {
-        return Err(InputError::NotAudio("the file is empty".to_string()));
-    }
-    let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
-    let mut hint = Hint::new();
-    if let Some(extension) = extension {
-        hint.with_extension(extension);
-    }
-    let mut format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            stream,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
-        .map_err(not_audio)?;
-    let container = format.format_info().long_name;
-    let track = format
-        .default_track(TrackType::Audio)
-        .ok_or_else(|| InputError::NotAudio("it holds no audio track".to_string()))?;
-    let (track_id, declared_frames) = (track.id, track.num_frames);
-    let params = track
-        .codec_params
-        .as_ref()
-        .and_then(|p| p.audio())
-        .ok_or_else(|| InputError::NotAudio("it holds no audio track".to_string()))?
-        .clone();
-    let sample_rate = params
-        .sample_rate
-        .ok_or_else(|| InputError::NotAudio("it declares no sample rate".to_string()))?;
-    if !crate::limits::SAMPLE_RATES_HZ.contains(&f64::from(sample_rate)) {
-        return Err(InputError::SampleRate(sample_rate));
-    }
-    let channels = params.channels.as_ref().map_or(0, |c| c.count());
-    if channels != 2 {
-        return Err(InputError::Channels(channels));
-    }
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&params, &AudioDecoderOptions::default())
-        .map_err(|_| InputError::SampleFormat(format!("{container} audio in this coding")))?;
-    let coding = decoder.codec_info();
-    // Uncompressed samples take a known room: a header that declares more than the file
-    // holds is refused before decoding, in words that say so.
-    let coded_bits = params.bits_per_coded_sample.or(params.bits_per_sample);
-    if let (true, Some(frames), Some(held), Some(bits)) = (
-        coding.short_name.starts_with("pcm"),
-        declared_frames,
-        held,
-        coded_bits,
-    ) {
-        let bytes_per_frame = 2 * u64::from(bits.div_ceil(8));
-        if frames.checked_mul(bytes_per_frame).is_none_or(|b| b > held) {
-            return Err(InputError::NotAudio(format!(
-                "its header declares {frames} frames, more than its {held} bytes hold"
-            )));
-        }
-    }
-    let coding = coding.long_name;
-    let mut left = Vec::new();
-    let mut right = Vec::new();
-    let mut interleaved: Vec<f32> = Vec::new();
-    while let Some(packet) = format.next_packet().map_err(not_audio)? {
-        if packet.track_id != track_id {
-            continue;
-        }
-        let decoded = decoder.decode(&packet).map_err(not_audio)?;
-        if decoded.spec().channels().count() != 2 {
-            return Err(InputError::Channels(decoded.spec().channels().count()));
-        }
-        if (left.len() + decoded.frames()) as u64 > max_frames {
-            return Err(InputError::TooLong(max_frames, sample_rate));
-        }
-        decoded.copy_to_vec_interleaved(&mut interleaved);
-        for frame in interleaved.chunks_exact(2) {
-            left.push(frame[0]);
-            right.push(frame[1]);
-        }
-    }
+    let mut reader = StereoReader::open(source, extension, max_frames)?;
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    while reader.read(&mut left, &mut right, usize::MAX)? > 0 {}
     if left.is_empty() {
         return Err(InputError::Empty);
     }
     Ok(Stereo {
-        sample_rate,
+        sample_rate: reader.sample_rate,
         left,
         right,
-        read_as: format!("{container}, {coding}"),
+        read_as: reader.read_as,
     })
+}
+
+/// A stereo WAV, AIFF or FLAC stream decoded a chunk at a time, so that a file of any length
+/// is read in constant memory; checked as it opens (rate, channels, a PCM header's declared
+/// length against the bytes held) and as it is read (at most `max_frames` frames).
+pub struct StereoReader {
+    format: Box<dyn symphonia::core::formats::FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::audio::AudioDecoder>,
+    track_id: u32,
+    max_frames: u64,
+    frames_read: u64,
+    /// Decoded frames not yet handed out, interleaved, from `pending_at` on.
+    pending: Vec<f32>,
+    pending_at: usize,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Frames the container declares, if it does (for a progress bar).
+    pub declared_frames: Option<u64>,
+    /// What is read, in words: the container and the coding.
+    pub read_as: String,
+}
+
+impl StereoReader {
+    /// Opens `source` (see [`decode_stereo_from`]) and checks it before any audio is decoded.
+    pub fn open(
+        source: Box<dyn MediaSource>,
+        extension: Option<&str>,
+        max_frames: u64,
+    ) -> Result<Self, InputError> {
+        let held = source.byte_len();
+        if held == Some(0) {
+            return Err(InputError::NotAudio("the file is empty".to_string()));
+        }
+        let stream = MediaSourceStream::new(source, MediaSourceStreamOptions::default());
+        let mut hint = Hint::new();
+        if let Some(extension) = extension {
+            hint.with_extension(extension);
+        }
+        let format = symphonia::default::get_probe()
+            .probe(
+                &hint,
+                stream,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
+            .map_err(not_audio)?;
+        let container = format.format_info().long_name;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| InputError::NotAudio("it holds no audio track".to_string()))?;
+        let (track_id, declared_frames) = (track.id, track.num_frames);
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or_else(|| InputError::NotAudio("it holds no audio track".to_string()))?
+            .clone();
+        let sample_rate = params
+            .sample_rate
+            .ok_or_else(|| InputError::NotAudio("it declares no sample rate".to_string()))?;
+        if !crate::limits::SAMPLE_RATES_HZ.contains(&f64::from(sample_rate)) {
+            return Err(InputError::SampleRate(sample_rate));
+        }
+        let channels = params.channels.as_ref().map_or(0, |c| c.count());
+        if channels != 2 {
+            return Err(InputError::Channels(channels));
+        }
+        let decoder = symphonia::default::get_codecs()
+            .make_audio_decoder(&params, &AudioDecoderOptions::default())
+            .map_err(|_| InputError::SampleFormat(format!("{container} audio in this coding")))?;
+        let coding = decoder.codec_info();
+        // Uncompressed samples take a known room: a header that declares more than the file
+        // holds is refused before decoding, in words that say so.
+        let coded_bits = params.bits_per_coded_sample.or(params.bits_per_sample);
+        if let (true, Some(frames), Some(held), Some(bits)) = (
+            coding.short_name.starts_with("pcm"),
+            declared_frames,
+            held,
+            coded_bits,
+        ) {
+            let bytes_per_frame = 2 * u64::from(bits.div_ceil(8));
+            if frames.checked_mul(bytes_per_frame).is_none_or(|b| b > held) {
+                return Err(InputError::NotAudio(format!(
+                    "its header declares {frames} frames, more than its {held} bytes hold"
+                )));
+            }
+        }
+        let read_as = format!("{container}, {}", coding.long_name);
+        Ok(Self {
+            format,
+            decoder,
+            track_id,
+            max_frames,
+            frames_read: 0,
+            pending: Vec::new(),
+            pending_at: 0,
+            sample_rate,
+            declared_frames,
+            read_as,
+        })
+    }
+
+    /// Appends up to `frames` frames to `left` and `right` and returns how many: fewer only
+    /// at the end of the stream (0 there).
+    pub fn read(
+        &mut self,
+        left: &mut Vec<f32>,
+        right: &mut Vec<f32>,
+        frames: usize,
+    ) -> Result<usize, InputError> {
+        let mut given = 0;
+        while given < frames {
+            if self.pending_at == self.pending.len() && !self.decode_packet()? {
+                break;
+            }
+            let take = ((self.pending.len() - self.pending_at) / 2).min(frames - given);
+            let end = self.pending_at + 2 * take;
+            for frame in self.pending[self.pending_at..end].chunks_exact(2) {
+                left.push(frame[0]);
+                right.push(frame[1]);
+            }
+            self.pending_at = end;
+            given += take;
+        }
+        Ok(given)
+    }
+
+    /// Decodes the next packet of the track into `pending`; false at the end of the stream.
+    fn decode_packet(&mut self) -> Result<bool, InputError> {
+        loop {
+            let Some(packet) = self.format.next_packet().map_err(not_audio)? else {
+                return Ok(false);
+            };
+            if packet.track_id != self.track_id {
+                continue;
+            }
+            let decoded = self.decoder.decode(&packet).map_err(not_audio)?;
+            let channels = decoded.spec().channels().count();
+            if channels != 2 {
+                return Err(InputError::Channels(channels));
+            }
+            self.frames_read += decoded.frames() as u64;
+            if self.frames_read > self.max_frames {
+                return Err(InputError::TooLong(self.max_frames, self.sample_rate));
+            }
+            decoded.copy_to_vec_interleaved(&mut self.pending);
+            self.pending_at = 0;
+            return Ok(true);
+        }
+    }
 }

@@ -87,69 +87,141 @@ impl Interpolator {
 /// its neighbours, so that a crest between two oversampled points is not read low (a plain
 /// 4× meter reads a tone at 0.4 of the rate up to 0.44 dB low; this one within 0.05 dB).
 pub fn true_peak(x: &[f32]) -> f64 {
-    let filter = Interpolator::new();
-    let at = |i: isize| -> f32 {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| x.get(i))
-            .copied()
-            .unwrap_or(0.0)
-    };
-    let mut peak = x.iter().fold(0.0f64, |m, v| m.max(f64::from(v.abs())));
-    if !peak.is_finite() {
+    let mut meter = TruePeakMeter::new();
+    meter.push(x);
+    meter.finish()
+}
+
+/// [`true_peak`] of a signal that arrives a chunk at a time, in constant memory: the same
+/// reading, to the bit, however it is cut.
+pub struct TruePeakMeter {
+    filter: Interpolator,
+    /// Samples from absolute index `held_from` on (silence before the signal's start).
+    held: Vec<f32>,
+    held_from: isize,
+    /// Where the next block to check starts.
+    start: isize,
+    /// Samples pushed.
+    len: isize,
+    peak: f64,
+    oversampled: Vec<f64>,
+}
+
+impl Default for TruePeakMeter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TruePeakMeter {
+    /// A meter that has seen nothing.
+    pub fn new() -> Self {
+        let reach = HALF_TAPS as isize;
+        Self {
+            filter: Interpolator::new(),
+            held: vec![0.0; 2 * HALF_TAPS],
+            held_from: -2 * reach,
+            start: -reach,
+            len: 0,
+            peak: 0.0,
+            oversampled: Vec::with_capacity((SKIP_BLOCK + 2) * TRUE_PEAK_OVERSAMPLING),
+        }
+    }
+
+    /// Takes the next samples.
+    pub fn push(&mut self, x: &[f32]) {
+        self.peak = x.iter().fold(self.peak, |m, v| m.max(f64::from(v.abs())));
+        self.held.extend_from_slice(x);
+        self.len += x.len() as isize;
+        self.check_blocks(false);
+    }
+
+    /// The reading, once every sample has been pushed.
+    pub fn finish(mut self) -> f64 {
+        self.held
+            .extend(std::iter::repeat_n(0.0, SKIP_BLOCK + 2 * HALF_TAPS + 1));
+        self.check_blocks(true);
+        self.peak
+    }
+
+    /// Checks every block whose window is held (at the end, every block up to the reach
+    /// past the last sample), then lets go of the samples no later block needs.
+    fn check_blocks(&mut self, last: bool) {
+        if !self.peak.is_finite() {
+            return;
+        }
+        let reach = HALF_TAPS as isize;
+        let window_len = SKIP_BLOCK + 2 * HALF_TAPS + 1;
+        let held_to = self.held_from + self.held.len() as isize;
+        while self.start < self.len + reach {
+            let end = (self.start + SKIP_BLOCK as isize).min(self.len + reach);
+            // window[i] is the sample at start - reach + i.
+            let first = self.start - reach;
+            if !last
+                && (end < self.start + SKIP_BLOCK as isize || first + window_len as isize > held_to)
+            {
+                break;
+            }
+            let offset = (first - self.held_from) as usize;
+            let window = &self.held[offset..offset + window_len];
+            self.peak = check_block(
+                &self.filter,
+                window,
+                self.start,
+                end,
+                self.peak,
+                &mut self.oversampled,
+            );
+            self.start = end;
+        }
+        let keep_from = self.start - reach;
+        let drop = (keep_from - self.held_from).max(0) as usize;
+        if drop > self.held.len() / 2 {
+            self.held.drain(..drop);
+            self.held_from += drop as isize;
+        }
+    }
+}
+
+/// The true peak so far after the block of samples `start..end`, from `window` (the samples
+/// from `start - HALF_TAPS` on): points between samples are only worth interpolating where
+/// nearby samples are loud enough for the reconstruction to pass the peak found so far.
+fn check_block(
+    filter: &Interpolator,
+    window: &[f32],
+    start: isize,
+    end: isize,
+    mut peak: f64,
+    oversampled: &mut Vec<f64>,
+) -> f64 {
+    let reach = HALF_TAPS as isize;
+    let nearby = f64::from(window.iter().fold(0.0f32, |m, v| m.max(v.abs())));
+    if nearby * filter.gain_bound * PARABOLA_BOUND <= peak {
         return peak;
     }
-    // Points between samples are only worth interpolating where nearby samples are loud
-    // enough for the reconstruction to pass the peak found so far. Each block is copied with
-    // its neighbours (silence beyond the ends) so that the filter runs over plain slices.
-    let reach = HALF_TAPS as isize;
-    let len = x.len() as isize;
-    let mut start: isize = -reach;
-    let mut window = vec![0.0f32; SKIP_BLOCK + 2 * HALF_TAPS + 1];
-    let mut oversampled = Vec::with_capacity((SKIP_BLOCK + 2) * TRUE_PEAK_OVERSAMPLING);
-    while start < len + reach {
-        let end = (start + SKIP_BLOCK as isize).min(len + reach);
-        // window[i] is the sample at start - reach + i.
-        let first = start - reach;
-        match usize::try_from(first)
-            .ok()
-            .and_then(|f| x.get(f..f + window.len()))
-        {
-            Some(inside) => window.copy_from_slice(inside),
-            None => {
-                for (i, w) in window.iter_mut().enumerate() {
-                    *w = at(first + i as isize);
-                }
-            }
+    // The reconstruction at sample `m` plus `p` quarters, from the window.
+    let point = |m: isize, p: usize| -> f64 {
+        let centre = (m - (start - reach)) as usize;
+        if p == 0 {
+            return f64::from(window[centre]);
         }
-        let nearby = f64::from(window.iter().fold(0.0f32, |m, v| m.max(v.abs())));
-        if nearby * filter.gain_bound * PARABOLA_BOUND > peak {
-            // The reconstruction at sample `m` plus `p` quarters, from the window.
-            let point = |m: isize, p: usize| -> f64 {
-                let centre = (m - (start - reach)) as usize;
-                if p == 0 {
-                    return f64::from(window[centre]);
-                }
-                let taps = &window[centre + 1 - HALF_TAPS..=centre + HALF_TAPS];
-                f64::from(dot(&filter.phases[p - 1], taps))
-            };
-            // One point either side of the block, so that its edges can be refined too.
-            oversampled.clear();
-            oversampled.push(point(start - 1, TRUE_PEAK_OVERSAMPLING - 1).abs());
-            for m in start..end {
-                oversampled.extend((0..TRUE_PEAK_OVERSAMPLING).map(|p| point(m, p).abs()));
-            }
-            oversampled.push(point(end, 0).abs());
-            for w in oversampled.windows(3) {
-                let (a, b, c) = (w[0], w[1], w[2]);
-                peak = peak.max(b);
-                let curvature = a - 2.0 * b + c;
-                if b >= a && b >= c && curvature < 0.0 {
-                    peak = peak.max(b - (a - c) * (a - c) / (8.0 * curvature));
-                }
-            }
+        let taps = &window[centre + 1 - HALF_TAPS..=centre + HALF_TAPS];
+        f64::from(dot(&filter.phases[p - 1], taps))
+    };
+    // One point either side of the block, so that its edges can be refined too.
+    oversampled.clear();
+    oversampled.push(point(start - 1, TRUE_PEAK_OVERSAMPLING - 1).abs());
+    for m in start..end {
+        oversampled.extend((0..TRUE_PEAK_OVERSAMPLING).map(|p| point(m, p).abs()));
+    }
+    oversampled.push(point(end, 0).abs());
+    for w in oversampled.windows(3) {
+        let (a, b, c) = (w[0], w[1], w[2]);
+        peak = peak.max(b);
+        let curvature = a - 2.0 * b + c;
+        if b >= a && b >= c && curvature < 0.0 {
+            peak = peak.max(b - (a - c) * (a - c) / (8.0 * curvature));
         }
-        start = end;
     }
     peak
 }
@@ -162,15 +234,13 @@ struct Biquad {
 }
 
 impl Biquad {
-    /// Filters `x` from rest.
-    fn run(&self, x: impl Iterator<Item = f64>) -> impl Iterator<Item = f64> {
+    /// Filters one sample, `state` holding the last two inputs and outputs.
+    fn step(&self, state: &mut [f64; 4], x0: f64) -> f64 {
+        let [x1, x2, y1, y2] = *state;
         let (b, a) = (self.b, self.a);
-        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
-        x.map(move |x0| {
-            let y0 = b[0] * x0 + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;
-            (x2, x1, y2, y1) = (x1, x0, y1, y0);
-            y0
-        })
+        let y0 = b[0] * x0 + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;
+        *state = [x0, x1, y0, y1];
+        y0
     }
 }
 
@@ -210,42 +280,100 @@ const LOUDNESS_STEP_S: f64 = 0.1;
 /// every 100 ms, gated at −70 LUFS and then 10 LU below the mean. `None` for silence, or
 /// for less than one block of audio.
 pub fn integrated_loudness(channels: &[&[f32]], sample_rate: f64) -> Option<f64> {
-    // The block is whole steps, so that it stays 400 ms where a step's samples round.
-    let step = (LOUDNESS_STEP_S * sample_rate).round() as usize;
-    let steps_per_block = (LOUDNESS_BLOCK_S / LOUDNESS_STEP_S).round() as usize;
-    let block = steps_per_block * step;
     let len = channels.iter().map(|c| c.len()).min()?;
-    if block == 0 || step == 0 || len < block {
-        return None;
-    }
-    // The K-weighted squares summed over the channels and over each step.
-    let [shelf, high_pass] = k_weighting(sample_rate);
-    let mut step_sums = vec![0.0f64; len.div_ceil(step)];
-    for channel in channels {
-        let weighted = high_pass.run(shelf.run(channel[..len].iter().map(|v| f64::from(*v))));
-        for (i, y) in weighted.enumerate() {
-            step_sums[i / step] += y * y;
+    let cut: Vec<&[f32]> = channels.iter().map(|c| &c[..len]).collect();
+    let mut meter = LoudnessMeter::new(channels.len(), sample_rate);
+    meter.push(&cut);
+    meter.finish()
+}
+
+/// [`integrated_loudness`] of channels that arrive a chunk at a time: the K-weighted power
+/// of each 100 ms step is kept (10 numbers a second), not the samples. The same reading, to
+/// the bit, however the signal is cut.
+pub struct LoudnessMeter {
+    weighting: [Biquad; 2],
+    /// Each channel's two filters' states.
+    states: Vec<[[f64; 4]; 2]>,
+    /// Samples per step.
+    step: usize,
+    /// Samples of the current step taken, and each channel's sum of squares over them.
+    filled: usize,
+    current: Vec<f64>,
+    /// The K-weighted squares summed over the channels and over each whole step.
+    step_sums: Vec<f64>,
+}
+
+impl LoudnessMeter {
+    /// A meter of `channels` channels at `sample_rate` that has seen nothing.
+    pub fn new(channels: usize, sample_rate: f64) -> Self {
+        // The block is whole steps, so that it stays 400 ms where a step's samples round.
+        let step = (LOUDNESS_STEP_S * sample_rate).round() as usize;
+        Self {
+            weighting: k_weighting(sample_rate),
+            states: vec![[[0.0; 4]; 2]; channels],
+            step,
+            filled: 0,
+            current: vec![0.0; channels],
+            step_sums: Vec::new(),
         }
     }
-    // Only whole blocks: the last step may be partial, and a window holding it is dropped.
-    let blocks: Vec<f64> = step_sums
-        .windows(steps_per_block)
-        .take((len - block) / step + 1)
-        .map(|w| w.iter().sum::<f64>() / (steps_per_block * step) as f64)
-        .collect();
-    let loudness = |mean_square: f64| -0.691 + 10.0 * mean_square.log10();
-    let mean =
-        |kept: &[f64]| (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64);
-    let audible: Vec<f64> = blocks
-        .into_iter()
-        .filter(|z| loudness(*z) > -70.0)
-        .collect();
-    let relative_gate = loudness(mean(&audible)?) - 10.0;
-    let kept: Vec<f64> = audible
-        .into_iter()
-        .filter(|z| loudness(*z) > relative_gate)
-        .collect();
-    mean(&kept).map(loudness)
+
+    /// Takes the next samples of every channel (all the same length).
+    pub fn push(&mut self, channels: &[&[f32]]) {
+        let len = channels.iter().map(|c| c.len()).min().unwrap_or(0);
+        if self.step == 0 {
+            return;
+        }
+        let [shelf, high_pass] = self.weighting;
+        let mut at = 0;
+        while at < len {
+            let take = (self.step - self.filled).min(len - at);
+            for ((channel, state), sum) in
+                channels.iter().zip(&mut self.states).zip(&mut self.current)
+            {
+                for &v in &channel[at..at + take] {
+                    let [shelved, passed] = state;
+                    let y = high_pass.step(passed, shelf.step(shelved, f64::from(v)));
+                    *sum += y * y;
+                }
+            }
+            at += take;
+            self.filled += take;
+            if self.filled == self.step {
+                self.step_sums.push(self.current.iter().sum());
+                self.current.iter_mut().for_each(|s| *s = 0.0);
+                self.filled = 0;
+            }
+        }
+    }
+
+    /// The reading, once every sample has been pushed.
+    pub fn finish(self) -> Option<f64> {
+        let steps_per_block = (LOUDNESS_BLOCK_S / LOUDNESS_STEP_S).round() as usize;
+        let block = steps_per_block * self.step;
+        if block == 0 || self.step_sums.len() < steps_per_block {
+            return None;
+        }
+        // Only whole blocks, of whole steps (a partial last step is not kept).
+        let blocks: Vec<f64> = self
+            .step_sums
+            .windows(steps_per_block)
+            .map(|w| w.iter().sum::<f64>() / block as f64)
+            .collect();
+        let loudness = |mean_square: f64| -0.691 + 10.0 * mean_square.log10();
+        let mean =
+            |kept: &[f64]| (!kept.is_empty()).then(|| kept.iter().sum::<f64>() / kept.len() as f64);
+        let audible: Vec<f64> = blocks
+            .into_iter()
+            .filter(|z| loudness(*z) > -70.0)
+            .collect();
+        let relative_gate = loudness(mean(&audible)?) - 10.0;
+        let kept: Vec<f64> = audible
+            .into_iter()
+            .filter(|z| loudness(*z) > relative_gate)
+            .collect();
+        mean(&kept).map(loudness)
+    }
 }
 
 /// A level in dB relative to full scale (−∞ for silence).
@@ -360,5 +488,32 @@ mod tests {
         assert_eq!(true_peak(&[0.0; 100]), 0.0);
         assert_eq!(true_peak(&[]), 0.0);
         assert_eq!(true_peak(&[0.5]), 0.5, "a lone sample's own value");
+    }
+
+    #[test]
+    fn the_meters_read_the_same_to_the_bit_however_the_signal_is_cut() {
+        let rate = 48_000.0;
+        let x = sine(0.23, 0.7, 0.9, 150_000);
+        let y: Vec<f32> = x.iter().rev().map(|v| v * 0.5).collect();
+        let whole_peak = true_peak(&x);
+        let whole_loudness = {
+            let mut meter = LoudnessMeter::new(2, rate);
+            meter.push(&[&x, &y]);
+            meter.finish()
+        };
+        for cut in [1, 63, 64, 4_799, 65_536] {
+            let mut peak = TruePeakMeter::new();
+            let mut loudness = LoudnessMeter::new(2, rate);
+            for (a, b) in x.chunks(cut).zip(y.chunks(cut)) {
+                peak.push(a);
+                loudness.push(&[a, b]);
+            }
+            assert_eq!(peak.finish(), whole_peak, "cut every {cut}");
+            assert_eq!(loudness.finish(), whole_loudness, "cut every {cut}");
+        }
+        println!(
+            "true peak {:.4} dBTP, loudness {whole_loudness:?} LUFS",
+            dbfs(whole_peak)
+        );
     }
 }

@@ -62,46 +62,110 @@ pub fn stream_with(
         right.len(),
         "channels must have the same length"
     );
-    assert!(
-        !blocks.is_empty() && blocks.iter().all(|&b| b > 0),
-        "block sizes must be positive"
-    );
-    let latency = engine.latency();
     let len = left.len();
-    let total = len + latency;
-    let outputs = engine.outputs();
-    let mut out = vec![vec![0.0f32; total]; outputs];
-    let zeros = vec![0.0f32; *blocks.iter().max().expect("non-empty")];
-    let mut pos = 0;
-    let mut which = 0;
-    while pos < total {
-        before_block(engine, pos);
-        let block = blocks[which % blocks.len()].min(total - pos);
-        which += 1;
-        let input: [&[f32]; 2] = if pos + block <= len {
-            [&left[pos..pos + block], &right[pos..pos + block]]
-        } else if pos >= len {
-            [&zeros[..block], &zeros[..block]]
-        } else {
-            // A block straddling the end: process the remaining input, then silence.
-            let head = len - pos;
-            let mut slices: Vec<&mut [f32]> =
-                out.iter_mut().map(|o| &mut o[pos..pos + head]).collect();
-            engine.process([&left[pos..], &right[pos..]], &mut slices);
-            pos += head;
-            progress(pos.min(len));
-            continue;
-        };
-        let mut slices: Vec<&mut [f32]> =
-            out.iter_mut().map(|o| &mut o[pos..pos + block]).collect();
-        engine.process(input, &mut slices);
-        pos += block;
+    let mut out = vec![Vec::with_capacity(len); engine.outputs()];
+    let mut aligned = Aligned::new(engine, blocks);
+    let mut each_block = |engine: &mut Engine, pos: usize| {
         progress(pos.min(len));
-    }
-    for o in &mut out {
-        o.drain(..latency);
-    }
+        before_block(engine, pos);
+    };
+    aligned.feed([left, right], &mut out, &mut each_block);
+    aligned.finish(&mut out, &mut each_block);
+    progress(len);
     out
+}
+
+/// An engine run over input that arrives a chunk at a time, its latency compensated: the
+/// output's frame i lines up with the input's frame i, as [`stream`]'s does. Blocks cycle
+/// through the sizes given and are cut short only at a chunk's end, so that chunks of a
+/// multiple of one block size render exactly as the whole input at once.
+pub struct Aligned<'e> {
+    engine: &'e mut Engine,
+    blocks: Vec<usize>,
+    which: usize,
+    /// Input frames fed so far, the flush's silence included.
+    position: usize,
+    /// Output frames still to drop (the latency).
+    to_drop: usize,
+    zeros: Vec<f32>,
+    scratch: Vec<Vec<f32>>,
+}
+
+impl<'e> Aligned<'e> {
+    /// Runs `engine` in blocks cycling through `blocks` (each positive).
+    pub fn new(engine: &'e mut Engine, blocks: &[usize]) -> Self {
+        assert!(
+            !blocks.is_empty() && blocks.iter().all(|&b| b > 0),
+            "block sizes must be positive"
+        );
+        let largest = *blocks.iter().max().expect("non-empty");
+        let outputs = engine.outputs();
+        Self {
+            to_drop: engine.latency(),
+            engine,
+            blocks: blocks.to_vec(),
+            which: 0,
+            position: 0,
+            zeros: vec![0.0; largest],
+            scratch: vec![vec![0.0; largest]; outputs],
+        }
+    }
+
+    /// Processes the next chunk (`left` and `right` the same length) and appends the output
+    /// it completes to `out`, one vector per output; `before_block` is called with the
+    /// engine and the input position before every block.
+    pub fn feed(
+        &mut self,
+        [left, right]: [&[f32]; 2],
+        out: &mut [Vec<f32>],
+        before_block: &mut impl FnMut(&mut Engine, usize),
+    ) {
+        assert_eq!(
+            left.len(),
+            right.len(),
+            "channels must have the same length"
+        );
+        let mut at = 0;
+        while at < left.len() {
+            let block = self.blocks[self.which % self.blocks.len()].min(left.len() - at);
+            self.which += 1;
+            before_block(self.engine, self.position);
+            self.block([&left[at..at + block], &right[at..at + block]], out);
+            at += block;
+        }
+    }
+
+    /// Flushes the latency with silence, appending the rest of the output to `out`.
+    pub fn finish(
+        &mut self,
+        out: &mut [Vec<f32>],
+        before_block: &mut impl FnMut(&mut Engine, usize),
+    ) {
+        let mut left = self.engine.latency();
+        let zeros = std::mem::take(&mut self.zeros);
+        while left > 0 {
+            let block = self.blocks[self.which % self.blocks.len()].min(left);
+            self.which += 1;
+            before_block(self.engine, self.position);
+            self.block([&zeros[..block], &zeros[..block]], out);
+            left -= block;
+        }
+        self.zeros = zeros;
+    }
+
+    /// One block through the engine, its output past the latency appended to `out`.
+    fn block(&mut self, input: [&[f32]; 2], out: &mut [Vec<f32>]) {
+        let block = input[0].len();
+        let mut slices: Vec<&mut [f32]> =
+            self.scratch.iter_mut().map(|s| &mut s[..block]).collect();
+        self.engine.process(input, &mut slices);
+        let skip = self.to_drop.min(block);
+        self.to_drop -= skip;
+        for (o, s) in out.iter_mut().zip(&self.scratch) {
+            o.extend_from_slice(&s[skip..block]);
+        }
+        self.position += block;
+    }
 }
 
 /// Designs for `settings` and renders `left`/`right` in 512-sample blocks.
@@ -118,39 +182,69 @@ pub fn render(
 }
 
 /// Streams `left`/`right` through `engine` as [`stream`] does while the listener moves along
-/// `track`: before each block the pose at its start is looked up and, when it has moved
-/// beyond the tracker's dead band (or has stopped somewhere not yet designed for), `design`
-/// makes the filters for it, which the engine crossfades to exactly as it does for a live
-/// tracker. `playing` is the pose the engine's filters are for. Every design is waited for,
-/// so a render is the same every time. Returns the output and how many designs were made.
+/// `track` (see [`Following`]). `playing` is the pose the engine's filters are for. Returns
+/// the output and how many designs were made.
 pub fn stream_following(
     engine: &mut Engine,
     (left, right): (&[f32], &[f32]),
     (sample_rate, playing): (f64, Pose),
     track: &PoseTrack,
-    mut design: impl FnMut(Pose) -> Option<Box<FilterSet>>,
+    design: impl FnMut(Pose) -> Option<Box<FilterSet>>,
     progress: impl FnMut(usize),
 ) -> (Vec<Vec<f32>>, usize) {
-    let mut designed = playing;
-    let mut designs = 0;
-    let before = |engine: &mut Engine, pos: usize| {
+    let mut following = Following::new(track, sample_rate, playing, design);
+    let before = |engine: &mut Engine, pos: usize| following.before_block(engine, pos);
+    let out = stream_with(engine, left, right, &[FOLLOW_BLOCK], before, progress);
+    (out, following.designs())
+}
+
+/// A render that follows a listener along a trajectory: before each block the pose at its
+/// start is looked up and, when it has moved beyond the tracker's dead band (or has stopped
+/// somewhere not yet designed for), `design` makes the filters for it, which the engine
+/// crossfades to exactly as it does for a live tracker. Every design is waited for, so a
+/// render is the same every time.
+pub struct Following<'t, D> {
+    track: &'t PoseTrack,
+    sample_rate: f64,
+    designed: Pose,
+    designs: usize,
+    design: D,
+}
+
+impl<'t, D: FnMut(Pose) -> Option<Box<FilterSet>>> Following<'t, D> {
+    /// Follows `track` at `sample_rate`, the engine's filters being for `playing`.
+    pub fn new(track: &'t PoseTrack, sample_rate: f64, playing: Pose, design: D) -> Self {
+        Self {
+            track,
+            sample_rate,
+            designed: playing,
+            designs: 0,
+            design,
+        }
+    }
+
+    /// Called before the block that starts at input position `pos`.
+    pub fn before_block(&mut self, engine: &mut Engine, pos: usize) {
         while engine.take_retired().is_some() {}
-        let at = |p: usize| track.at(p as f64 / sample_rate);
+        let at = |p: usize| self.track.at(p as f64 / self.sample_rate);
         let pose = at(pos);
         let held = at(pos + FOLLOW_BLOCK) == pose;
-        if beyond_dead_band(pose, designed) || (held && designed != pose) {
+        if beyond_dead_band(pose, self.designed) || (held && self.designed != pose) {
             // A pose that cannot be designed for keeps the last design, and is tried again
             // at the next block.
-            if let Some(set) = design(pose) {
+            if let Some(set) = (self.design)(pose) {
                 if engine.install(set).is_ok() {
-                    designs += 1;
-                    designed = pose;
+                    self.designs += 1;
+                    self.designed = pose;
                 }
             }
         }
-    };
-    let out = stream_with(engine, left, right, &[FOLLOW_BLOCK], before, progress);
-    (out, designs)
+    }
+
+    /// How many designs were made and installed.
+    pub fn designs(&self) -> usize {
+        self.designs
+    }
 }
 
 /// Block size of a render that follows a trajectory: the pose is looked up 47 times a second
