@@ -251,13 +251,18 @@ impl<'f> WavEncoder<'f> {
                 (f64::from(v) * gain) as f32
             }
         };
+        if self.format == OutputFormat::F32 {
+            // Its own loop, so that the common case tests nothing per sample.
+            for i in 0..len {
+                for ch in channels {
+                    self.writer.write_sample(scaled(ch[i]))?;
+                }
+            }
+            return Ok(());
+        }
         for i in 0..len {
             for ch in channels {
                 let v = scaled(ch[i]);
-                if self.format == OutputFormat::F32 {
-                    self.writer.write_sample(v)?;
-                    continue;
-                }
                 let dither = self.rng.random::<f64>() - self.rng.random::<f64>();
                 let scaled = (f64::from(v) * self.full_scale + dither).round();
                 let value = scaled.clamp(-self.full_scale, self.full_scale - 1.0);

@@ -33,7 +33,7 @@ pub(super) fn progress_bar(frames: Option<u64>, sample_rate: u32) -> ProgressBar
     };
     let bar = ProgressBar::new(frames);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} rendering [{bar:40}] {percent}% ({eta} left)")
+        ProgressStyle::with_template("{spinner} rendering {msg}[{bar:40}] {percent}% ({eta} left)")
             .expect("the template is valid")
             .progress_chars("=> "),
     );

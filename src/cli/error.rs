@@ -93,6 +93,36 @@ pub enum CliError {
         /// The command.
         command: &'static str,
     },
+    /// `render` without `--out-dir` given other than an input and an output.
+    #[error("render takes IN OUT (2 paths) and {given} were given; to render several files, add --out-dir DIR")]
+    RenderPaths {
+        /// How many paths were given.
+        given: usize,
+    },
+    /// Two inputs of a batch that would be written to the same output.
+    #[error("{first} and {second} would both be written to {output}; rename one, or render them into different directories")]
+    SameOutput {
+        /// The first input.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+        /// The output both name.
+        output: PathBuf,
+    },
+    /// An input of a batch that has no file name to name its output by.
+    #[error("{path} has no file name to name its output by; give a file")]
+    NoFileName {
+        /// The input given.
+        path: PathBuf,
+    },
+    /// Some files of a batch failed (each said why as it failed).
+    #[error("{failed} of {total} files failed (each is named above); the others were written")]
+    SomeFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were given.
+        total: usize,
+    },
     /// Standard output could not be written.
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),

@@ -76,16 +76,27 @@ pub struct SettingsArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Processes a stereo file; OUT has one channel per driver, aligned with IN.
+    /// Processes a stereo file, or several into a directory; each output has one channel per
+    /// driver, aligned with its input.
     #[command(after_help = "Examples:\n  soundstage render mix.flac wide.wav\n  \
         soundstage render mix.wav bar.wav --preset soundbar --format s24\n  \
-        soundstage render mix.aiff phones.wav --preset headphones --set width=70% --normalize loudness")]
+        soundstage render mix.aiff phones.wav --preset headphones --set width=70% --normalize loudness\n  \
+        soundstage render album/*.flac --out-dir wide --jobs 2")]
     Render {
-        /// Stereo input: WAV (8/16/24/32-bit integer, 32/64-bit float), AIFF or FLAC.
-        input: PathBuf,
-        /// Output WAV file (the name must end in .wav), one channel per driver in line order,
-        /// leftmost first; never the input.
-        output: PathBuf,
+        /// IN OUT: the stereo input (WAV: 8/16/24/32-bit integer, 32/64-bit float; AIFF or
+        /// FLAC) and the WAV file to write (the name must end in .wav; never the input), one
+        /// channel per driver in line order, leftmost first. With --out-dir, every path is an
+        /// input.
+        #[arg(value_name = "IN OUT | IN...", required = true, num_args = 1..)]
+        paths: Vec<PathBuf>,
+        /// Renders every path given into DIR (created if missing), each as its own name with
+        /// .wav; a file that fails is named and the others still finish.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+        /// Files rendered at once with --out-dir [default: the processor's cores].
+        #[arg(long, value_name = "N", requires = "out_dir",
+            value_parser = clap::value_parser!(u16).range(1..=render::MAX_JOBS))]
+        jobs: Option<u16>,
         /// Sample format of OUT; integer formats are TPDF-dithered.
         #[arg(long, value_enum, default_value = "f32")]
         format: OutputFormat,
@@ -160,22 +171,25 @@ pub enum Command {
 pub fn run(args: Args) -> Result<(), CliError> {
     match args.command {
         Command::Render {
-            input,
-            output,
+            paths,
+            out_dir,
+            jobs,
             format,
             normalize,
             poses,
             settings,
-        } => render::render(
-            &render::RenderJob {
-                input: &input,
-                output: &output,
+        } => {
+            let how = render::RenderOptions {
                 format,
                 normalize,
                 poses: poses.as_deref(),
-            },
-            &settings,
-        ),
+            };
+            match (out_dir, paths.as_slice()) {
+                (Some(dir), inputs) => render::render_batch(inputs, &dir, jobs, &how, &settings),
+                (None, [input, output]) => render::render(input, output, &how, &settings),
+                (None, given) => Err(CliError::RenderPaths { given: given.len() }),
+            }
+        }
         Command::Demo { outdir } => commands::demo(&outdir),
         Command::Report { outdir, settings } => report::report(&outdir, &settings),
         Command::Params { json, preset } => commands::params(json, preset.as_deref()),

@@ -7,9 +7,9 @@ use super::audio_file::{
 };
 use super::commands::progress_bar;
 use super::settings::{describe, from_args, origin, plant_from};
-use super::{say, CliError, SettingsArgs};
+use super::{say, write_line, CliError, SettingsArgs};
 use crossbeam_channel::bounded;
-use indicatif::ProgressBar;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use soundstage::design::evaluate::metrics;
 use soundstage::design::filters::chain::DesignInput;
 use soundstage::design::worker::design_checked;
@@ -19,9 +19,11 @@ use soundstage::offline::levels::{dbfs, LoudnessMeter, TruePeakMeter};
 use soundstage::offline::poses::PoseTrack;
 use soundstage::offline::render::{engine_for, Aligned, Following, FOLLOW_BLOCK};
 use soundstage::tracking::{Pose, Tracked};
+use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Most bytes a pose file may have (an hour at 120 poses a second is about 20 MB).
 const MAX_POSE_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -76,15 +78,16 @@ fn normalizing_gain(
     input: &Path,
     peak: f64,
     (wanted, got): (Option<f64>, Option<f64>),
+    console: &Console,
 ) -> f64 {
     match (normalize, wanted, got) {
         (Some(Normalize::Peak), ..) if peak > 0.0 => 10f64.powf(NORMALIZED_PEAK_DBTP / 20.0) / peak,
         (Some(Normalize::Loudness), Some(wanted), Some(got)) => 10f64.powf((wanted - got) / 20.0),
         (Some(Normalize::Loudness), ..) => {
-            eprintln!(
-                "soundstage: warning: {} is too short or too quiet for a loudness reading (400 ms above -70 LUFS): not normalized",
+            console.warn(format_args!(
+                "{} is too short or too quiet for a loudness reading (400 ms above -70 LUFS): not normalized",
                 input.display()
-            );
+            ));
             1.0
         }
         _ => 1.0,
@@ -102,7 +105,7 @@ fn stream_render(
     mut reader: StereoReader,
     engine: &mut Engine,
     mut before_block: impl FnMut(&mut Engine, usize),
-    bar: &ProgressBar,
+    (bar, console): (&ProgressBar, &Console),
 ) -> Result<Streamed, CliError> {
     let (input, output) = (job.input, job.output);
     let outputs = engine.outputs();
@@ -235,6 +238,7 @@ fn stream_render(
             input,
             peak,
             (input_loudness, rendered_loudness),
+            console,
         );
         let finished = match (writer, spill) {
             (Some(finished), _) => finished,
@@ -306,18 +310,69 @@ fn unspill_chunk(from: &mut impl Read, chunk: &mut [Vec<f32>]) -> std::io::Resul
     Ok(filled > 0)
 }
 
-/// What `soundstage render` is asked to do.
-pub struct RenderJob<'a> {
-    /// The stereo input.
-    pub input: &'a Path,
-    /// The WAV file to write.
-    pub output: &'a Path,
-    /// Its sample format.
+/// How `soundstage render` renders, whatever the files.
+pub struct RenderOptions<'a> {
+    /// The outputs' sample format.
     pub format: OutputFormat,
-    /// How to scale the output, if at all.
+    /// How to scale each output, if at all.
     pub normalize: Option<Normalize>,
     /// A listener trajectory to follow.
     pub poses: Option<&'a Path>,
+}
+
+impl<'a> RenderOptions<'a> {
+    /// Rendering `input` into `output` this way.
+    fn job(&self, input: &'a Path, output: &'a Path) -> RenderJob<'a> {
+        RenderJob {
+            input,
+            output,
+            format: self.format,
+            normalize: self.normalize,
+            poses: self.poses,
+        }
+    }
+}
+
+/// One file to render, and how.
+struct RenderJob<'a> {
+    /// The stereo input.
+    input: &'a Path,
+    /// The WAV file to write.
+    output: &'a Path,
+    /// Its sample format.
+    format: OutputFormat,
+    /// How to scale the output, if at all.
+    normalize: Option<Normalize>,
+    /// A listener trajectory to follow.
+    poses: Option<&'a Path>,
+}
+
+/// Most files a batch renders at once: beyond the cores, more only costs memory.
+pub const MAX_JOBS: i64 = 256;
+
+/// Where a render's progress bars and warnings go: straight to the terminal, or, in a batch,
+/// above the bars of the files in progress, so that neither garbles the other.
+struct Console<'a> {
+    bars: Option<&'a MultiProgress>,
+}
+
+impl Console<'_> {
+    /// Prints a warning on standard error.
+    fn warn(&self, message: std::fmt::Arguments) {
+        let say = || eprintln!("soundstage: warning: {message}");
+        match self.bars {
+            Some(bars) => bars.suspend(say),
+            None => say(),
+        }
+    }
+
+    /// Shows `bar`, below the others in a batch.
+    fn show(&self, bar: ProgressBar) -> ProgressBar {
+        match self.bars {
+            Some(bars) => bars.add(bar),
+            None => bar,
+        }
+    }
 }
 
 /// What `--normalize` brings the output to.
@@ -375,8 +430,12 @@ fn driver_order(outputs: usize) -> &'static str {
     }
 }
 
-/// `soundstage render`.
-pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
+/// Renders one file; its summary's lines for standard output.
+fn render_one(
+    job: &RenderJob,
+    args: &SettingsArgs,
+    console: &Console,
+) -> Result<Vec<String>, CliError> {
     let (input, output) = (job.input, job.output);
     check_output(input, output)?;
     let (settings, outputs) = from_args(args)?;
@@ -386,17 +445,20 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
     let (sample_rate, read_as) = (reader.sample_rate, reader.read_as.clone());
     let nyquist = f64::from(sample_rate) / 2.0;
     if nyquist < metrics::SEPARATION_BAND.1 {
-        eprintln!(
-            "soundstage: warning: {} is sampled at {} Hz, so it holds nothing above {nyquist:.0} Hz, \
+        console.warn(format_args!(
+            "{} is sampled at {} Hz, so it holds nothing above {nyquist:.0} Hz, \
              below the top of the {:.0} Hz-{:.0} kHz band where the cancellation works: expect \
              a narrower image than at 44.1 kHz or more",
             input.display(),
             sample_rate,
             metrics::SEPARATION_BAND.0,
             metrics::SEPARATION_BAND.1 / 1000.0
-        );
+        ));
     }
-    let bar = progress_bar(reader.declared_frames, sample_rate);
+    let bar = console.show(progress_bar(reader.declared_frames, sample_rate));
+    if console.bars.is_some() {
+        bar.set_message(format!("{} ", input.display()));
+    }
     let sr = f64::from(sample_rate);
     let (streamed, latency, designs) = match &track {
         Some(track) => {
@@ -437,14 +499,14 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
                 reader,
                 &mut engine,
                 |engine, pos| following.before_block(engine, pos),
-                &bar,
+                (&bar, console),
             )?;
             (streamed, latency, following.designs() + 1)
         }
         None => {
             let (mut engine, _) = engine_for(&settings, outputs, sr, plant.as_ref());
             let latency = engine.latency();
-            let streamed = stream_render(job, reader, &mut engine, |_, _| {}, &bar)?;
+            let streamed = stream_render(job, reader, &mut engine, |_, _| {}, (&bar, console))?;
             (streamed, latency, 1)
         }
     };
@@ -455,30 +517,35 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
     let written = streamed.written;
     // The warnings first: a reader that closes standard output early must still see them.
     if peak_dbtp > 0.0 {
-        eprintln!(
-            "soundstage: warning: {} peaks at {peak_dbtp:+.1} dBTP and clips in players: lower the input by {:.1} dB, or add --normalize peak",
+        console.warn(format_args!(
+            "{} peaks at {peak_dbtp:+.1} dBTP and clips in players: lower the input by {:.1} dB, or add --normalize peak",
             output.display(),
             // Rounded up, so that the gain named is enough.
             (peak_dbtp * 10.0).ceil() / 10.0
-        );
+        ));
     }
     if written.clipped > 0 {
-        eprintln!(
-            "soundstage: warning: {} samples of {} were clipped at full scale ({}): add --normalize peak, or use --format f32",
+        console.warn(format_args!(
+            "{} samples of {} were clipped at full scale ({}): add --normalize peak, or use --format f32",
             written.clipped,
             output.display(),
             job.format.describe()
-        );
+        ));
     }
     let frames = streamed.frames;
-    say!(
+    let mut lines = Vec::new();
+    lines.push(format!(
         "{} -> {}: {frames} frames at {sample_rate} Hz ({:.1} s), read as {read_as}",
         input.display(),
         output.display(),
         frames as f64 / sr,
-    );
-    say!("settings ({}): {}", origin(args), describe(&settings));
-    say!(
+    ));
+    lines.push(format!(
+        "settings ({}): {}",
+        origin(args),
+        describe(&settings)
+    ));
+    lines.push(format!(
         "{outputs} drivers in line order, leftmost first: {} ({}, {}); {} mode{}, {}; latency of {latency} samples compensated{}",
         driver_order(outputs),
         job.format.describe(),
@@ -495,9 +562,9 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
         } else {
             String::new()
         }
-    );
+    ));
     let lufs = |l: Option<f64>| l.map_or("-inf LUFS".to_string(), |l| format!("{l:.1} LUFS"));
-    say!(
+    lines.push(format!(
         "true peak {peak_dbtp:+.1} dBTP, loudness {} (input {}){}",
         lufs(rendered_loudness.map(|l| l + dbfs(gain))),
         lufs(input_loudness),
@@ -506,6 +573,130 @@ pub fn render(job: &RenderJob, args: &SettingsArgs) -> Result<(), CliError> {
         } else {
             String::new()
         }
-    );
+    ));
+    Ok(lines)
+}
+
+/// `soundstage render IN OUT`.
+pub fn render(
+    input: &Path,
+    output: &Path,
+    how: &RenderOptions,
+    args: &SettingsArgs,
+) -> Result<(), CliError> {
+    let job = how.job(input, output);
+    for line in render_one(&job, args, &Console { bars: None })? {
+        say!("{line}");
+    }
     Ok(())
+}
+
+/// Where a batch writes `input`: its name, with .wav, in `out_dir`.
+fn batch_output(input: &Path, out_dir: &Path) -> Result<PathBuf, CliError> {
+    let stem = input.file_stem().ok_or_else(|| CliError::NoFileName {
+        path: input.to_path_buf(),
+    })?;
+    Ok(out_dir.join(stem).with_extension("wav"))
+}
+
+/// `soundstage render IN... --out-dir DIR`: every input into `out_dir` under its own name,
+/// on `jobs` threads (default: the cores). Every output is checked before any work; then a
+/// file that fails is reported as it fails and the others finish.
+pub fn render_batch(
+    inputs: &[PathBuf],
+    out_dir: &Path,
+    jobs: Option<u16>,
+    how: &RenderOptions,
+    args: &SettingsArgs,
+) -> Result<(), CliError> {
+    if out_dir.is_file() {
+        return Err(CliError::DirectoryIsFile {
+            path: out_dir.to_path_buf(),
+            command: "render --out-dir",
+        });
+    }
+    let outputs = inputs
+        .iter()
+        .map(|input| batch_output(input, out_dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut named = HashMap::new();
+    for (input, output) in inputs.iter().zip(&outputs) {
+        if let Some(first) = named.insert(output, input) {
+            return Err(CliError::SameOutput {
+                first: first.to_path_buf(),
+                second: input.to_path_buf(),
+                output: output.to_path_buf(),
+            });
+        }
+        check_output(input, output)?;
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| CliError::Write {
+        path: out_dir.to_path_buf(),
+        source,
+    })?;
+    let jobs = jobs
+        .map(usize::from)
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+        .clamp(1, inputs.len().max(1));
+    let bars = MultiProgress::new();
+    let files = bars.add(ProgressBar::new(inputs.len() as u64));
+    files.set_style(
+        ProgressStyle::with_template("{pos}/{len} files rendered ({eta} left)")
+            .expect("the template is valid"),
+    );
+    let console = Console { bars: Some(&bars) };
+    let next = AtomicUsize::new(0);
+    let failed = AtomicUsize::new(0);
+    let stdout_failure = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let (Some(input), Some(output)) = (inputs.get(k), outputs.get(k)) else {
+                    break;
+                };
+                let job = how.job(input, output);
+                match render_one(&job, args, &console) {
+                    Ok(lines) => bars.suspend(|| {
+                        for line in lines {
+                            if let Err(e) = write_line(format_args!("{line}")) {
+                                stdout_failure
+                                    .lock()
+                                    .expect("not poisoned")
+                                    .get_or_insert(e);
+                            }
+                        }
+                    }),
+                    Err(e) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        bars.suspend(|| eprintln!("soundstage: error: {}", named_error(input, &e)));
+                    }
+                }
+                files.inc(1);
+            });
+        }
+    });
+    files.finish_and_clear();
+    if let Some(e) = stdout_failure.into_inner().expect("not poisoned") {
+        return Err(e);
+    }
+    match failed.into_inner() {
+        0 => Ok(()),
+        failed => Err(CliError::SomeFailed {
+            failed,
+            total: inputs.len(),
+        }),
+    }
+}
+
+/// A batch's failure for one file, naming the file where the message does not already.
+fn named_error(input: &Path, e: &CliError) -> String {
+    let message = e.to_string();
+    let name = input.display().to_string();
+    if message.contains(&name) {
+        message
+    } else {
+        format!("{name}: {message}")
+    }
 }

@@ -119,8 +119,8 @@ pub struct StereoReader {
     track_id: u32,
     max_frames: u64,
     frames_read: u64,
-    /// Decoded frames not yet handed out, interleaved, from `pending_at` on.
-    pending: Vec<f32>,
+    /// Decoded frames not yet handed out, one vector per channel, from `pending_at` on.
+    pending: Vec<Vec<f32>>,
     pending_at: usize,
     /// Sample rate, Hz.
     pub sample_rate: u32,
@@ -220,15 +220,15 @@ impl StereoReader {
     ) -> Result<usize, InputError> {
         let mut given = 0;
         while given < frames {
-            if self.pending_at == self.pending.len() && !self.decode_packet()? {
+            let pending = self.pending.first().map_or(0, Vec::len);
+            if self.pending_at == pending && !self.decode_packet()? {
                 break;
             }
-            let take = ((self.pending.len() - self.pending_at) / 2).min(frames - given);
-            let end = self.pending_at + 2 * take;
-            for frame in self.pending[self.pending_at..end].chunks_exact(2) {
-                left.push(frame[0]);
-                right.push(frame[1]);
-            }
+            let pending = self.pending.first().map_or(0, Vec::len);
+            let take = (pending - self.pending_at).min(frames - given);
+            let end = self.pending_at + take;
+            left.extend_from_slice(&self.pending[0][self.pending_at..end]);
+            right.extend_from_slice(&self.pending[1][self.pending_at..end]);
             self.pending_at = end;
             given += take;
         }
@@ -253,7 +253,7 @@ impl StereoReader {
             if self.frames_read > self.max_frames {
                 return Err(InputError::TooLong(self.max_frames, self.sample_rate));
             }
-            decoded.copy_to_vec_interleaved(&mut self.pending);
+            decoded.copy_to_vecs_planar(&mut self.pending);
             self.pending_at = 0;
             return Ok(true);
         }
