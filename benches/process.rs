@@ -1,5 +1,6 @@
 //! The cost of `process()`: 2→2 and 2→3 at 48 kHz for host blocks of 32, 64, 512 and 4096
-//! samples, against a bare STFT analysis/synthesis of the same frame size and outputs (the
+//! samples, in both latency modes (the low mode's ratio to normal printed per case), against
+//! a bare STFT analysis/synthesis of the same frame size and outputs (the
 //! floor of this architecture: two forward FFTs and one inverse per output per hop,
 //! windowing and overlap-add), and the
 //! design time per preset that decides how soon a parameter move is heard.
@@ -11,7 +12,7 @@ use soundstage::design::config::presets;
 use soundstage::design::config::settings::Settings;
 use soundstage::design::filters::chain::{design, design_from, DesignInput};
 use soundstage::design::model::plant::SphereHead;
-use soundstage::dsp::contract::FrameLayout;
+use soundstage::dsp::contract::{FrameLayout, LatencyMode};
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
 use soundstage::offline::render::engine_for;
@@ -48,7 +49,7 @@ struct BareStft {
 
 impl BareStft {
     fn new(outputs: usize) -> Self {
-        let layout = FrameLayout::for_sample_rate(SR);
+        let layout = FrameLayout::new(SR, LatencyMode::Normal);
         let mut planner = RealFftPlanner::<f32>::new();
         let forward = planner.plan_fft_forward(layout.fft_len);
         let inverse = planner.plan_fft_inverse(layout.fft_len);
@@ -120,39 +121,51 @@ fn bench(c: &mut Criterion) {
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(4));
     let mut report = Vec::new();
-    for outputs in [2usize, 3] {
-        for block in [32usize, 64, 512, 4096] {
-            let (engine, _) = engine_for(&settings, outputs, SR, &SphereHead::default());
-            // The plugin's whole process(): hand-over poll, in-place copy, engine.
-            let (_designer, audio) = handover::channel();
-            let mut processor = Processor::new(engine, audio, block, SR);
-            let mut out = vec![vec![0.0f32; block]; outputs];
-            let controls = settings.controls();
-            let mut run = || {
-                for start in (0..len).step_by(block) {
-                    let n = (start + block).min(len) - start;
-                    out[0][..n].copy_from_slice(&input[0][start..start + n]);
-                    out[1][..n].copy_from_slice(&input[1][start..start + n]);
-                    let mut channels: [&mut [f32]; 4] = Default::default();
-                    for (slot, o) in channels.iter_mut().zip(out.iter_mut()) {
-                        *slot = &mut o[..n];
+    for latency in LatencyMode::ALL {
+        let settings = Settings {
+            latency,
+            ..settings
+        };
+        // Normal mode keeps the names earlier runs were saved under.
+        let prefix = match latency {
+            LatencyMode::Normal => "",
+            LatencyMode::Low => "low_",
+        };
+        for outputs in [2usize, 3] {
+            for block in [32usize, 64, 512, 4096] {
+                let (engine, _) = engine_for(&settings, outputs, SR, &SphereHead::default());
+                // The plugin's whole process(): hand-over poll, in-place copy, engine.
+                let (_designer, audio) = handover::channel();
+                let mut processor = Processor::new(engine, audio, block, SR);
+                let mut out = vec![vec![0.0f32; block]; outputs];
+                let controls = settings.controls();
+                let mut run = || {
+                    for start in (0..len).step_by(block) {
+                        let n = (start + block).min(len) - start;
+                        out[0][..n].copy_from_slice(&input[0][start..start + n]);
+                        out[1][..n].copy_from_slice(&input[1][start..start + n]);
+                        let mut channels: [&mut [f32]; 4] = Default::default();
+                        for (slot, o) in channels.iter_mut().zip(out.iter_mut()) {
+                            *slot = &mut o[..n];
+                        }
+                        processor.process(controls, &mut channels[..outputs], None);
                     }
-                    processor.process(controls, &mut channels[..outputs], None);
+                    black_box(&out);
+                };
+                group.bench_function(
+                    BenchmarkId::new(format!("{prefix}2to{outputs}"), block),
+                    |b| b.iter(&mut run),
+                );
+                let t = Instant::now();
+                for _ in 0..5 {
+                    run();
                 }
-                black_box(&out);
-            };
-            group.bench_function(BenchmarkId::new(format!("2to{outputs}"), block), |b| {
-                b.iter(&mut run)
-            });
-            let t = Instant::now();
-            for _ in 0..5 {
-                run();
+                report.push((
+                    format!("{prefix}2->{outputs} block {block}"),
+                    outputs,
+                    t.elapsed().as_secs_f64() / 5.0,
+                ));
             }
-            report.push((
-                format!("2->{outputs} block {block}"),
-                outputs,
-                t.elapsed().as_secs_f64() / 5.0,
-            ));
         }
     }
     {
@@ -215,10 +228,20 @@ fn bench(c: &mut Criterion) {
             .find(|(o, _)| o == outputs)
             .map_or(f64::NAN, |(_, f)| *f);
         println!(
-            "  {name:18}: {:.3} ms = {:.0}x real time, {:.2}x the bare STFT 2->{outputs}",
+            "  {name:26}: {:.3} ms = {:.0}x real time, {:.2}x the normal bare STFT 2->{outputs}",
             secs * 1e3,
             1.0 / secs,
             secs / floor
+        );
+    }
+    let (normal, low) = report.split_at(8);
+    for (n, l) in normal.iter().zip(low.iter().take(8)) {
+        println!(
+            "  {:26}: low latency costs {:.2}x normal ({:.3} ms against {:.3} ms)",
+            l.0,
+            l.2 / n.2,
+            l.2 * 1e3,
+            n.2 * 1e3
         );
     }
     for chunk in report.chunks_exact(4) {
@@ -271,12 +294,12 @@ fn bench_design(c: &mut Criterion) {
             };
             let cold = time(&|| drop(black_box(design(&input, &head))));
             let following = time(&|| drop(black_box(design_from(&moved, &head, start))));
-            let latency = FrameLayout::for_sample_rate(SR).latency();
+            let latency = FrameLayout::new(SR, LatencyMode::Normal).latency();
             report.push((name, cold, following, latency));
         }
     }
     group.finish();
-    let hop_ms = FrameLayout::for_sample_rate(SR).hop as f64 / SR * 1e3;
+    let hop_ms = FrameLayout::new(SR, LatencyMode::Normal).hop as f64 / SR * 1e3;
     println!("\ndesign time and latency per preset (48 kHz):");
     for (name, cold, following, latency) in report {
         println!(

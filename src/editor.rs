@@ -18,7 +18,9 @@ use crate::design::config::presets::{self, Preset};
 use crate::design::config::settings::Mode;
 use crate::design::filters::chain::DesignInput;
 use crate::design::model::head::{HeadChoice, PlantCache};
-use crate::params::{Float, ModeParam, SoundstageParams, Switch, MODE_HELP};
+use crate::params::{
+    Float, LatencyParam, ModeParam, SoundstageParams, Switch, LATENCY_HELP, MODE_HELP,
+};
 use crate::tracking::listener::Tracker;
 use analysis::AnalysisCache;
 use egui::vec2;
@@ -508,6 +510,28 @@ fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, 
         loudness.name,
         loudness.help,
     );
+    latency_selector(ui, params, setter);
+}
+
+/// The latency mode; the status line shows the running engine's latency, which changes
+/// when the host restarts the plugin.
+fn latency_selector(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter) {
+    let current = params.latency().value();
+    ui.horizontal(|ui| {
+        ui.label("Latency").on_hover_text(LATENCY_HELP);
+        for (mode, name) in [(LatencyParam::Normal, "Normal"), (LatencyParam::Low, "Low")] {
+            if ui
+                .selectable_label(current == mode, name)
+                .on_hover_text(LATENCY_HELP)
+                .clicked()
+                && current != mode
+            {
+                setter.begin_set_parameter(params.latency());
+                setter.set_parameter(params.latency(), mode);
+                setter.end_set_parameter(params.latency());
+            }
+        }
+    });
 }
 
 /// A switch parameter as a toggle button, each click one host gesture.

@@ -14,7 +14,7 @@ pub mod tracking;
 use design::filters::chain::DesignInput;
 use design::model::head::PlantCache;
 use design::worker::{design_checked, DesignJob, DesignWorker};
-use dsp::contract::{Controls, FilterSet, FrameLayout};
+use dsp::contract::{Controls, FilterSet, LatencyMode};
 use dsp::engine::Engine;
 use dsp::handover;
 use dsp::processor::Processor;
@@ -154,10 +154,7 @@ impl Plugin for Soundstage {
                 (first.filters, problem)
             }
             // No design to play: the input plays, delayed, until one can be made.
-            Err(why) => (
-                FilterSet::plain(FrameLayout::for_sample_rate(sample_rate), outputs),
-                Some(why),
-            ),
+            Err(why) => (FilterSet::plain(input.layout(), outputs), Some(why)),
         };
         if let Some(why) = &problem {
             self.shared.set_problem(why);
@@ -167,6 +164,7 @@ impl Plugin for Soundstage {
         let mut engine = Engine::new(filters, sample_rate, settings.controls());
         engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
+        let standby = self.standby_engine(&input, plant.as_ref(), generation);
         let (designer, audio) = handover::channel();
         self.tracker.apply(self.params.tracking());
         let params = self.params.clone();
@@ -223,12 +221,15 @@ impl Plugin for Soundstage {
                 return false;
             }
         }
-        self.processor = Some(Processor::new(
-            engine,
-            audio,
-            buffer_config.max_buffer_size as usize,
-            sample_rate,
-        ));
+        self.processor = Some(
+            Processor::new(
+                engine,
+                audio,
+                buffer_config.max_buffer_size as usize,
+                sample_rate,
+            )
+            .with_standby(standby, sample_rate),
+        );
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
         true
     }
@@ -252,12 +253,17 @@ impl Plugin for Soundstage {
         &mut self,
         buffer: &mut Buffer,
         _aux: &mut AuxiliaryBuffers,
-        _context: &mut impl ProcessContext<Self>,
+        context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
         let controls = self.controls();
         let Some(processor) = self.processor.as_mut() else {
             return ProcessStatus::Normal;
         };
+        // The latency mode switches at once (it is not automatable: a user's choice) and
+        // the host is told; hosts that restart the plugin for it get the same engine back.
+        if processor.select_latency(self.params.latency().value().into()) {
+            context.set_latency_samples(processor.engine().latency() as u32);
+        }
         if let (true, Some(worker)) = (self.offline, &self.worker) {
             let generation = self.params.design_generation.load(Ordering::Acquire);
             worker.wait_for(processor, generation, OFFLINE_DESIGN_WAIT);
@@ -284,6 +290,35 @@ impl Drop for Soundstage {
 }
 
 impl Soundstage {
+    /// The engine of the other latency mode than `input`'s, with the filters for it, so
+    /// that a switch of the mode plays at once (see [`Processor::select_latency`]).
+    fn standby_engine(
+        &self,
+        input: &DesignInput,
+        plant: &dyn design::model::plant::Plant,
+        generation: u64,
+    ) -> Engine {
+        let latency = match input.settings.latency {
+            LatencyMode::Normal => LatencyMode::Low,
+            LatencyMode::Low => LatencyMode::Normal,
+        };
+        let other = DesignInput {
+            settings: design::config::settings::Settings {
+                latency,
+                ..input.settings
+            },
+            ..*input
+        };
+        let mut filters = Box::new(design_checked(&other, plant, None).map_or_else(
+            |_| FilterSet::plain(other.layout(), other.outputs),
+            |made| made.filters,
+        ));
+        filters.generation = generation;
+        let mut engine = Engine::new(filters, input.sample_rate, input.settings.controls());
+        engine.settle_controls();
+        engine
+    }
+
     /// The audio-rate controls as the parameters set them now.
     fn controls(&self) -> Controls {
         self.params.settings().controls()

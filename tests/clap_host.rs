@@ -103,6 +103,12 @@ fn identity_and_extensions() {
         "the host's bypass is ours"
     );
     assert_eq!(session.param("Mode").max, 2.0, "three modes");
+    let latency = session.param("Latency");
+    assert_eq!(latency.max, 1.0, "two latency modes");
+    assert!(
+        !latency.flags.contains(ParamInfoFlags::IS_AUTOMATABLE),
+        "the latency mode is not automatable: a change restarts the plugin"
+    );
     let layouts: Vec<(String, Option<u32>)> = session
         .configs
         .iter()
@@ -347,15 +353,21 @@ fn state_from_an_older_layout_loads_without_losing_values() {
     );
 }
 
-/// Random automation of every parameter at random block sizes, on every layout: the output
-/// stays finite, and in a debug build with `assert_process_allocs` the framework aborts on any
-/// allocation inside `process()` (the README's test command runs this file that way too).
+/// Random automation of every automatable parameter at random block sizes, on every layout:
+/// the output stays finite, and in a debug build with `assert_process_allocs` the framework
+/// aborts on any allocation inside `process()` (the README's test command runs this file
+/// that way too).
 #[test]
 fn random_automation_at_random_block_sizes_on_every_layout() {
     use rand::{RngExt, SeedableRng};
     let mut session = Session::new();
     let mut rng = rand::rngs::StdRng::seed_from_u64(11);
-    let params: Vec<ParamDesc> = session.params.clone();
+    let params: Vec<ParamDesc> = session
+        .params
+        .iter()
+        .filter(|p| p.flags.contains(ParamInfoFlags::IS_AUTOMATABLE))
+        .cloned()
+        .collect();
     for outputs in [2, 3, 4] {
         let layout = session.select(outputs);
         let len = 5 * 48_000;
@@ -1060,4 +1072,105 @@ fn automating_width_and_gain_leaves_the_designer_asleep() {
         "the designer used {:.0} % of a core",
         100.0 * share
     );
+}
+
+/// The latency mode through a real host: switching it during playback takes effect at once,
+/// the engine that was playing fading out and the other fading in once its latency has
+/// passed (no click), and the host is told (a restart request while active; its next
+/// activation reports 256 samples through `latency.changed` and plays the low-latency engine
+/// the CLI runs). Switching back restores 1584.
+#[test]
+fn switching_the_latency_mode_fades_at_once_and_reports_the_new_latency() {
+    use soundstage::design::config::settings::Settings;
+    use soundstage::dsp::contract::LatencyMode;
+    use soundstage::offline::render::engine_for;
+    let mut session = Session::new();
+    let layout = session.select(2);
+    let latency_id = session.param("Latency").id;
+    let len = 3 * 48_000;
+    let switch_at = len / 2;
+    let input = tone_on_a_floor(len);
+    let job = |events: Vec<(usize, ClapId, f64)>, realtime| Job {
+        input: input.clone(),
+        blocks: vec![480],
+        events,
+        realtime,
+    };
+    // The first activation's report (from the wrapper's initial 0) reaches the host on the
+    // second: count from there.
+    session.run(&layout, 48_000.0, &job(vec![], false));
+    let (latency, normal) = session.run(&layout, 48_000.0, &job(vec![], false));
+    assert_eq!(latency, 1584);
+    session.take_restart_request();
+    let told = session.latency_changes();
+
+    // Paced like a live host, so that the host sees the change while the plugin is active.
+    let switching = job(vec![(switch_at, latency_id, 1.0)], true);
+    let (latency, switched) = session.run(&layout, 48_000.0, &switching);
+    assert_eq!(latency, 1584, "activated in normal mode");
+    assert!(
+        session.take_restart_request(),
+        "the new latency is reported while active: the host is asked to restart"
+    );
+    let error = |a: &[f32], b: &[f32]| {
+        let e: f64 = a.iter().zip(b).map(|(x, y)| ((x - y) as f64).powi(2)).sum();
+        let p: f64 = b.iter().map(|&y| (y as f64).powi(2)).sum();
+        10.0 * (e / p).max(1e-30).log10()
+    };
+    let before = 24_000..switch_at;
+    let untouched = error(&switched[0][before.clone()], &normal[0][before]);
+    assert!(untouched <= -90.0, "before the switch: {untouched:.1} dB");
+
+    let (latency, low) = session.run(&layout, 48_000.0, &job(vec![], false));
+    assert_eq!(latency, 256, "the restart activates the low-latency engine");
+    assert_eq!(
+        session.latency_changes(),
+        told + 1,
+        "latency.changed on the restart"
+    );
+    // What it plays is the low-latency engine the CLI runs, sample for sample.
+    let settings = Settings {
+        latency: LatencyMode::Low,
+        ..Settings::default()
+    };
+    let (mut engine, _) = engine_for(
+        &settings,
+        2,
+        48_000.0,
+        &soundstage::design::model::plant::SphereHead::default(),
+    );
+    let mut expected = vec![vec![0.0f32; len]; 2];
+    for at in (0..len).step_by(480) {
+        let end = (at + 480).min(len);
+        let [l, r] = &mut expected[..] else {
+            unreachable!()
+        };
+        engine.process(
+            [&input[0][at..end], &input[1][at..end]],
+            &mut [&mut l[at..end], &mut r[at..end]],
+        );
+    }
+    let off = error(&low[0], &expected[0]).max(error(&low[1], &expected[1]));
+    println!("the plugin's low-latency output differs from the offline engine's by {off:.1} dB");
+    assert!(off <= -90.0, "{off:.1} dB");
+
+    let (step, excess) = click_figures(
+        &switched,
+        &[&normal, &low],
+        switch_at - 4_800..switch_at + 9_600,
+    );
+    println!("latency switch: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
+    assert!(step <= 1.25, "the latency switch clicks: step {step:.2}x");
+    // A switch fades through silence (the two engines play different moments of the input),
+    // and a 10 ms fade of the tone has sidebands of its own: 10 dB over the -100 dB floor is
+    // still 90 dB under the tone. A click is far above it.
+    assert!(
+        excess <= 10.0,
+        "the latency switch clicks: {excess:.1} dB broadband"
+    );
+
+    session.run(&layout, 48_000.0, &job(vec![(0, latency_id, 0.0)], true));
+    assert!(session.take_restart_request());
+    let (latency, _) = session.run(&layout, 48_000.0, &job(vec![], false));
+    assert_eq!(latency, 1584, "switching back restores the normal latency");
 }

@@ -8,7 +8,7 @@ mod common;
 use common::{activate, heap_in_use, HostParams};
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::Settings;
-use soundstage::dsp::contract::FrameLayout;
+use soundstage::dsp::contract::{FrameLayout, LatencyMode};
 use soundstage::offline::test_mix::TestMix;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -35,7 +35,7 @@ fn an_instance_holds_a_bounded_heap_through_redesigns_and_returns_it() {
     let params = HostParams::new(&base);
     let (mut processor, worker) = activate(base, outputs, 4096, SR, &params);
     // What one filter set weighs: three complex matrices per bin, and the centre share.
-    let bins = FrameLayout::for_sample_rate(SR).bins();
+    let bins = FrameLayout::new(SR, LatencyMode::Normal).bins();
     let set_bytes = (3 * bins * outputs * 3 * 8 + bins * 4) as i64;
     let settled = |processor: &mut soundstage::dsp::processor::Processor| {
         // Let the designer finish and collect what the engine returned.

@@ -78,8 +78,8 @@ fn the_ear_responses_are_the_head_model() {
     // The simulated listener (and the preview) hear through 4 ms ear FIRs: over the audible
     // band they are the plant model to within a hundredth of a decibel.
     use soundstage::design::evaluate::simulate::ear_firs;
-    use soundstage::dsp::contract::FrameLayout;
-    let layout = FrameLayout::for_sample_rate(SR);
+    use soundstage::dsp::contract::{FrameLayout, LatencyMode};
+    let layout = FrameLayout::new(SR, LatencyMode::Normal);
     let taps = layout.ear_taps();
     let speaker_presets = presets::with_mode(Mode::Speakers);
     assert_eq!(speaker_presets.len(), 5, "every speaker preset is checked");

@@ -17,7 +17,7 @@ use soundstage::design::model::plant::{EarResponses, Plant};
 use soundstage::design::worker::{DesignEvents, DesignJob, DesignWorker, Waited};
 use soundstage::design::DesignError;
 use soundstage::dsp::contract::Controls;
-use soundstage::dsp::contract::FrameLayout;
+use soundstage::dsp::contract::{FrameLayout, LatencyMode};
 use soundstage::dsp::engine::Engine;
 use soundstage::dsp::handover;
 use soundstage::dsp::meters::Meters;
@@ -198,7 +198,7 @@ fn every_sample_rate_from_8_to_768_khz_designs_processes_and_reports_its_latency
         8_000.0, 11_025.0, 16_000.0, 22_050.0, 32_000.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0,
         176_400.0, 192_000.0, 384_000.0, 768_000.0,
     ] {
-        let layout = FrameLayout::for_sample_rate(rate);
+        let layout = FrameLayout::new(rate, LatencyMode::Normal);
         let latency_ms = layout.latency() as f64 * 1e3 / rate;
         // Width and depth 0: the input, delayed by exactly the reported latency.
         let transparent = Settings {

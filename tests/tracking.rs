@@ -374,6 +374,7 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn a_tracked_move_is_heard_within_40_ms_and_the_designer_keeps_up_with_100_hz() {
     use rosc::{encoder, OscMessage, OscPacket, OscType};
     use soundstage::design::worker::{fade_period, DesignEvents, DesignJob, DesignWorker};
+    use soundstage::dsp::contract::{FrameLayout, LatencyMode};
     use soundstage::dsp::engine::Engine;
     use soundstage::dsp::handover;
     use soundstage::dsp::processor::Processor;
@@ -539,7 +540,7 @@ fn a_tracked_move_is_heard_within_40_ms_and_the_designer_keeps_up_with_100_hz() 
     );
     // The engine fades to a new set at most once per fade period: the designer paces
     // itself to that, designing the newest pose each time, and never twice for one pose.
-    let period = fade_period(SR).as_secs_f64();
+    let period = fade_period(FrameLayout::new(SR, LatencyMode::Normal), SR).as_secs_f64();
     let fades = elapsed / period;
     assert!(made <= sent + 1, "{made} designs for {sent} poses");
     assert!(

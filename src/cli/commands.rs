@@ -14,7 +14,9 @@ use soundstage::offline::levels::{dbfs, true_peak};
 use soundstage::offline::measure;
 use soundstage::offline::render::{engine_for, stream};
 use soundstage::offline::test_mix::TestMix;
-use soundstage::params::{BoolSpec, FloatSpec, BOOL_PARAMS, FLOAT_PARAMS, MODE_HELP, MODE_ID};
+use soundstage::params::{
+    BoolSpec, FloatSpec, BOOL_PARAMS, FLOAT_PARAMS, LATENCY_HELP, LATENCY_ID, MODE_HELP, MODE_ID,
+};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -221,6 +223,13 @@ pub fn params(json: bool, preset_name: Option<&str>) -> Result<(), CliError> {
                 "default": on_off(s.default), "help": s.help });
             (entry, serde_json::json!(on_off(switch_of(s))))
         }));
+        list.push((
+            serde_json::json!({
+                "id": LATENCY_ID, "name": "Latency", "kind": "enum", "values": ["normal", "low"],
+                "default": base.latency.id(), "help": LATENCY_HELP,
+            }),
+            serde_json::json!(defaults.latency.id()),
+        ));
         let list: Vec<serde_json::Value> = list
             .into_iter()
             .map(|(mut entry, value)| {
@@ -271,6 +280,14 @@ pub fn params(json: bool, preset_name: Option<&str>) -> Result<(), CliError> {
             s.help
         );
     }
+    say!(
+        "{:<8} {:<20} {:<26} {:<12} {}",
+        LATENCY_ID,
+        "Latency",
+        "normal|low",
+        defaults.latency.id(),
+        LATENCY_HELP
+    );
     Ok(())
 }
 

@@ -49,7 +49,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
         latency,
         impulse_delay,
         transparency_db: measure::transparency_db(&settings, outputs, SAMPLE_RATE),
-        upmix: measure::upmix_figures(SAMPLE_RATE),
+        upmix: measure::upmix_figures(SAMPLE_RATE, settings.latency),
         design_ms,
     };
     let measured = (args.sofa.is_some() && settings.mode != Mode::Headphones)

@@ -5,7 +5,10 @@ use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::model::measured::MeasuredHead;
 use soundstage::design::model::plant::{Plant, SphereHead};
-use soundstage::params::{parse_number, units_like, BOOL_PARAMS, FLOAT_PARAMS, MODE_ID};
+use soundstage::dsp::contract::LatencyMode;
+use soundstage::params::{
+    parse_number, units_like, BOOL_PARAMS, FLOAT_PARAMS, LATENCY_ID, MODE_ID,
+};
 use std::sync::Arc;
 
 /// Every id `--set` accepts, for error messages.
@@ -13,6 +16,7 @@ fn known_ids() -> String {
     let mut ids: Vec<&str> = FLOAT_PARAMS.iter().map(|s| s.id).collect();
     ids.push(MODE_ID);
     ids.extend(BOOL_PARAMS.iter().map(|s| s.id));
+    ids.push(LATENCY_ID);
     ids.join(", ")
 }
 
@@ -67,6 +71,13 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
             .ok_or_else(|| bad("expected speakers, headphones or binaural".to_string()))?;
         return Ok(());
     }
+    if id.eq_ignore_ascii_case(LATENCY_ID) {
+        settings.latency = LatencyMode::ALL
+            .into_iter()
+            .find(|m| m.id() == value.to_ascii_lowercase())
+            .ok_or_else(|| bad("expected normal or low".to_string()))?;
+        return Ok(());
+    }
     Err(CliError::UnknownParam {
         id: id.to_string(),
         known: known_ids(),
@@ -119,6 +130,7 @@ pub fn describe(settings: &Settings) -> String {
             .iter()
             .map(|s| format!("{}={}", s.id, if (s.read)(settings) { "on" } else { "off" })),
     );
+    parts.push(format!("{LATENCY_ID}={}", settings.latency.id()));
     parts.join(" ")
 }
 

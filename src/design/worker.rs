@@ -8,7 +8,6 @@ use crate::design::filters::chain::{design_from, Design, DesignInput};
 use crate::design::model::plant::Plant;
 use crate::design::DesignError;
 use crate::dsp::contract::FrameLayout;
-use crate::dsp::engine::CROSSFADE_FRAMES;
 use crate::dsp::handover::DesignerSide;
 use crate::dsp::processor::Processor;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -110,9 +109,8 @@ fn pose_of(input: &DesignInput) -> [f64; 3] {
 /// between two designs for a moving listener. A design made sooner would wait behind the
 /// fade and be replaced by the next one unheard, so a tracker's poses are designed at most
 /// this often; any change of the parameters or the head at once.
-pub fn fade_period(sample_rate: f64) -> Duration {
-    let hop = FrameLayout::for_sample_rate(sample_rate).hop;
-    Duration::from_secs_f64((CROSSFADE_FRAMES * hop) as f64 / sample_rate.max(1.0))
+pub fn fade_period(layout: FrameLayout, sample_rate: f64) -> Duration {
+    Duration::from_secs_f64((layout.crossfade_frames() * layout.hop) as f64 / sample_rate.max(1.0))
 }
 
 /// A running designer thread; stopping it (drop) joins it.
@@ -225,7 +223,10 @@ impl DesignWorker {
                     // session's settings give never depends on what was designed before.
                     let pace = last_design
                         .filter(|_| changed && moved_only)
-                        .and_then(|t| fade_period(job.input.sample_rate).checked_sub(t.elapsed()))
+                        .and_then(|t| {
+                            fade_period(job.input.layout(), job.input.sample_rate)
+                                .checked_sub(t.elapsed())
+                        })
                         .filter(|wait| !wait.is_zero());
                     if changed && pace.is_none() {
                         last_design = Some(Instant::now());

@@ -3,6 +3,7 @@
 //! and the routing rule both sides share (the plain feed: L on the leftmost output, R on the
 //! rightmost). `design/` writes these; `dsp/` reads them and knows nothing else of design.
 
+use super::bass_split::SplitAt;
 use super::planar::{Planar, PlanarSlice};
 use realfft::num_complex::{Complex, Complex32};
 use std::f64::consts::PI;
@@ -28,11 +29,53 @@ pub struct Controls {
 /// Number of upmix channels the filters read: L', R', C.
 pub const UPMIX_CHANNELS: usize = 3;
 
-/// The STFT frame geometry at one sample rate. Everything scales with the rate by powers of
-/// two, so the latency (24.8 to 35.9 ms) and the frequency resolution stay within that
+/// Frames over which a new filter set fades in at the normal layout (about 21 ms at 48 kHz);
+/// every layout fades over the same time (see [`FrameLayout::crossfade_frames`]).
+pub const CROSSFADE_FRAMES: usize = 2;
+
+/// How much delay the engine may add: the trade between latency and the length of the
+/// filters (and so the depth of the bass crossover and the CPU).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum LatencyMode {
+    /// 1024-sample frames at 48 kHz, 1584 samples (33 ms) of latency: a master bus with
+    /// delay compensation.
+    #[default]
+    Normal,
+    /// 128-sample frames at 48 kHz, 256 samples (5.3 ms): live listening, monitoring while
+    /// recording, games, calls, a tracked listener. The bass crossover is a Linkwitz–Riley
+    /// pair in the time domain instead of a linear-phase step in the filters, and the CPU is
+    /// about twice normal's.
+    Low,
+}
+
+impl LatencyMode {
+    /// Every mode, in parameter order.
+    pub const ALL: [LatencyMode; 2] = [LatencyMode::Normal, LatencyMode::Low];
+
+    /// The lowercase identifier used by the CLI, the report and the parameter.
+    pub fn id(self) -> &'static str {
+        match self {
+            LatencyMode::Normal => "normal",
+            LatencyMode::Low => "low",
+        }
+    }
+
+    /// How many times shorter this mode's frames are than normal's.
+    fn frame_divisor(self) -> usize {
+        match self {
+            LatencyMode::Normal => 1,
+            LatencyMode::Low => 8,
+        }
+    }
+}
+
+/// The STFT frame geometry at one sample rate and latency mode. Everything scales with the
+/// rate by powers of two, so the latency and the frequency resolution stay within that
 /// rounding of their 48 kHz values from 8 to 768 kHz.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameLayout {
+    /// Which trade of latency against filter length this is.
+    pub mode: LatencyMode,
     /// Analysis window length (Hann), samples.
     pub frame_len: usize,
     /// Hop between frames (half the window: Hann at 50 % overlap sums to one).
@@ -47,24 +90,41 @@ pub struct FrameLayout {
 }
 
 impl FrameLayout {
-    /// The layout for `sample_rate`: 1024-sample frames at 44.1/48 kHz, scaled by the
-    /// power of two nearest to rate/48 kHz (⅛…16, so 128 samples at 8 kHz and 16384 at
-    /// 768 kHz, the ends of [`crate::limits::SAMPLE_RATES_HZ`]): the latency stays 24.8 to
-    /// 35.9 ms at every accepted rate.
-    pub fn for_sample_rate(sample_rate: f64) -> Self {
+    /// The layout for `sample_rate` in `mode`, scaled by the power of two nearest to
+    /// rate/48 kHz (⅛…16, the ends of [`crate::limits::SAMPLE_RATES_HZ`]).
+    ///
+    /// Normal: 1024-sample frames at 44.1/48 kHz (128 at 8 kHz, 16384 at 768 kHz) in a
+    /// 2048-point FFT, filters centred on a bulk delay of half a frame; latency 24.8 to
+    /// 35.9 ms at every accepted rate. Low: 128-sample frames in a 512-point FFT, whose
+    /// 385-tap filters keep 80 taps before the bulk delay (the inversions' pre-ringing) and
+    /// 304 after it (the plant's decay); latency 256 samples at 48 kHz, 4.0 to 5.8 ms.
+    /// Both keep the same 1 ms output stage.
+    pub fn new(sample_rate: f64, mode: LatencyMode) -> Self {
         let octave = (sample_rate / 48_000.0).log2().round().clamp(-3.0, 4.0);
         let scale = 2f64.powf(octave);
-        let frame_len = (1024.0 * scale) as usize;
+        let normal_frame_len = (1024.0 * scale) as usize;
         // 1 ms for the output stage, whose ear responses reach from 1 ms before the
         // head-centre arrival to 3 ms after it.
-        let output_delay = frame_len * 3 / 64;
+        let output_delay = normal_frame_len * 3 / 64;
+        let frame_len = normal_frame_len / mode.frame_divisor();
+        let (fft_len, bulk_delay) = match mode {
+            LatencyMode::Normal => (2 * frame_len, frame_len / 2),
+            LatencyMode::Low => (4 * frame_len, frame_len * 5 / 8),
+        };
         Self {
+            mode,
             frame_len,
             hop: frame_len / 2,
-            fft_len: 2 * frame_len,
-            bulk_delay: frame_len / 2,
+            fft_len,
+            bulk_delay,
             output_delay,
         }
+    }
+
+    /// Frames over which a new filter set fades in: [`CROSSFADE_FRAMES`] of the normal
+    /// layout's, so that a fade takes the same time in every mode.
+    pub fn crossfade_frames(&self) -> usize {
+        CROSSFADE_FRAMES * self.mode.frame_divisor()
     }
 
     /// Number of FFT bins (DC to Nyquist).
@@ -77,9 +137,10 @@ impl FrameLayout {
         self.fft_len - self.frame_len + 1
     }
 
-    /// Length of the designed filters: twice the bulk delay, so that they are centred on it.
+    /// Length of the designed filters: all the room the convolution has, [`Self::fir_len`]
+    /// (in the normal layout twice the bulk delay, so that they are centred on it).
     pub fn design_taps(&self) -> usize {
-        2 * self.bulk_delay + 1
+        self.fir_len()
     }
 
     /// Length of the output stage's ear-response FIRs (the headphone preview): from the
@@ -161,6 +222,11 @@ pub struct FilterSet {
     pub ear_responses: Vec<f32>,
     /// Per bin, how much of the upmix's centre is extracted (none below the crossover).
     pub centre_share: Vec<f32>,
+    /// Where the engine splits the input in the time domain (the low-latency layout's bass
+    /// crossover, see [`crate::dsp::bass_split`]), Hz: the STFT then sees the high band and
+    /// the plain feed is the low band. `None`: the STFT sees the whole input and the plain
+    /// feed is the input (the filters hold the crossover).
+    pub bass_split: Option<SplitAt>,
     /// Ear-level model for loudness compensation.
     pub loudness: LoudnessModel,
     /// Whether loudness compensation is applied.
@@ -204,6 +270,7 @@ impl FilterSet {
             .all(|p| p.re.iter().chain(&p.im).all(|v| v.is_finite()))
             && self.ear_responses.iter().all(|v| v.is_finite())
             && self.centre_share.iter().all(|v| v.is_finite())
+            && self.bass_split.is_none_or(|split| split.is_valid())
             && [
                 loudness.plain,
                 loudness.at_zero,
@@ -228,6 +295,7 @@ impl FilterSet {
             sides_used: vec![[false; 2]; outputs],
             ear_responses: vec![0.0; 2 * outputs * layout.ear_taps()],
             centre_share: vec![0.0; bins],
+            bass_split: None,
             loudness: LoudnessModel {
                 plain: 1.0,
                 at_zero: 1.0,
@@ -272,8 +340,8 @@ impl FilterSet {
         self.sides[side].range(output * bins, bins)
     }
 
-    /// The complex response of one element of the whole chain (plain feed included) at a
-    /// width, in double precision for analysis.
+    /// The complex response of one element of the whole chain (plain feed and bass split
+    /// included) at a width, in double precision for analysis.
     pub fn response(&self, bin: usize, output: usize, channel: usize, width: f64) -> Complex64 {
         let i = self.index(bin, output, channel);
         let c = |v: Complex32| Complex64::new(v.re as f64, v.im as f64);
@@ -292,7 +360,25 @@ impl FilterSet {
             .filter(|(_, reaches)| *reaches)
             .map(|&(side, _)| c(self.sides[side].get(output * bins + bin)))
             .sum();
-        plain + (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g + sides
+        let stft = (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g + sides;
+        match self.bass_split {
+            None => plain + stft,
+            Some(_) => {
+                let (low, high) = self.split_response(bin);
+                plain * low + stft * high
+            }
+        }
+    }
+
+    /// The bass split's (low-pass, high-pass) responses at `bin`: what the plain feed and the
+    /// STFT's output are each multiplied by, (1, 1) when the set does not split.
+    pub fn split_response(&self, bin: usize) -> (Complex64, Complex64) {
+        match self.bass_split {
+            None => (Complex64::new(1.0, 0.0), Complex64::new(1.0, 0.0)),
+            Some(split) => {
+                split.response(bin as f64 * split.sample_rate / self.layout.fft_len as f64)
+            }
+        }
     }
 
     /// The loudness-compensation gain at `width` (1 when compensation is off).
@@ -343,7 +429,7 @@ pub(crate) mod tests {
     /// A set for the 48 kHz layout and two outputs that adds nothing to the plain feed (the
     /// engine then plays the input, delayed), tagged with `generation`.
     pub fn filter_set(generation: u64) -> Box<FilterSet> {
-        let layout = FrameLayout::for_sample_rate(48_000.0);
+        let layout = FrameLayout::new(48_000.0, LatencyMode::Normal);
         Box::new(FilterSet {
             generation,
             ..FilterSet::plain(layout, 2)

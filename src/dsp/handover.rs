@@ -67,14 +67,22 @@ impl AudioSide {
     /// Called at the top of every audio callback: installs whatever the designer sent and
     /// returns what the engine retired. Never blocks, allocates or frees.
     pub fn poll(&mut self, engine: &mut Engine) {
+        self.poll_engines(engine, None);
+    }
+
+    /// [`Self::poll`] for an engine and the other latency mode's standing by: a new set goes
+    /// to the one whose layout it was designed for, and both retire.
+    pub fn poll_engines(&mut self, engine: &mut Engine, mut standby: Option<&mut Engine>) {
         if let Some(set) = self.held.take() {
             self.give_back(set);
         }
-        while self.held.is_none() {
-            let Some(old) = engine.take_retired() else {
-                break;
-            };
-            self.give_back(old);
+        for engine in std::iter::once(&mut *engine).chain(standby.as_deref_mut()) {
+            while self.held.is_none() {
+                let Some(old) = engine.take_retired() else {
+                    break;
+                };
+                self.give_back(old);
+            }
         }
         // Only the newest design matters; older ones go straight back.
         let mut newest = None;
@@ -84,7 +92,11 @@ impl AudioSide {
             }
         }
         if let Some(set) = newest {
-            if let Err((_, refused)) = engine.install(set) {
+            let target = match standby {
+                Some(other) if other.layout() == set.layout => other,
+                _ => engine,
+            };
+            if let Err((_, refused)) = target.install(set) {
                 self.give_back(refused);
             }
         }

@@ -1,6 +1,7 @@
 //! Real-time blocks: allocation-free after construction, no locks, no system calls. Plain
 //! slices and structs, so the plugin, the CLI, the tests and the benchmarks run the same code.
 
+pub mod bass_split;
 pub mod contract;
 pub mod denormals;
 pub mod engine;

@@ -2,9 +2,10 @@
 //! transparency and latency. The tests assert them; `soundstage report` prints them.
 
 use crate::design::config::settings::Settings;
+use crate::design::filters::crossover;
 use crate::design::model::plant::SphereHead;
 
-use crate::dsp::contract::{Controls, FilterSet, FrameLayout};
+use crate::dsp::contract::{Controls, FilterSet, FrameLayout, LatencyMode};
 use crate::dsp::engine::Engine;
 use crate::offline::render::{engine_for, stream};
 use crate::offline::test_mix::TestMix;
@@ -32,9 +33,8 @@ pub struct UpmixFigures {
 }
 
 /// A filter set that routes the upmix channels straight out (outputs L', R', C), so that the
-/// engine's own upmix can be listened to by itself.
-fn routing_filters(sample_rate: f64) -> FilterSet {
-    let layout = FrameLayout::for_sample_rate(sample_rate);
+/// engine's own upmix (at `layout`'s frame length) can be listened to by itself.
+fn routing_filters(layout: FrameLayout) -> FilterSet {
     let bins = layout.bins();
     let mut set = FilterSet::plain(layout, 3);
     for k in 0..bins {
@@ -54,10 +54,11 @@ fn routing_filters(sample_rate: f64) -> FilterSet {
     set
 }
 
-/// The engine's upmix of `left`/`right` as time signals `[L', R', C]`, aligned with the input.
-pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64) -> [Vec<f64>; 3] {
+/// The engine's upmix of `left`/`right` in `mode`'s layout as time signals `[L', R', C]`,
+/// aligned with the input.
+pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64, mode: LatencyMode) -> [Vec<f64>; 3] {
     let mut engine = Engine::new(
-        Box::new(routing_filters(sample_rate)),
+        Box::new(routing_filters(FrameLayout::new(sample_rate, mode))),
         sample_rate,
         Controls {
             width: 0.0,
@@ -111,8 +112,9 @@ pub fn noise(seed: u64, len: usize, rms: f32) -> Vec<f32> {
         .collect()
 }
 
-/// Measures the upmix at `sample_rate` on seeded signals.
-pub fn upmix_figures(sample_rate: f64) -> UpmixFigures {
+/// Measures the upmix at `sample_rate` in `mode`'s layout on seeded signals.
+pub fn upmix_figures(sample_rate: f64, mode: LatencyMode) -> UpmixFigures {
+    let upmix = |l: &[f32], r: &[f32], sample_rate| upmix(l, r, sample_rate, mode);
     let n = (3.0 * sample_rate) as usize;
     let m = noise(1, n, 0.1);
     let [lp, rp, c] = upmix(&m, &m, sample_rate);
@@ -159,7 +161,46 @@ pub fn upmix_figures(sample_rate: f64) -> UpmixFigures {
     }
 }
 
-/// With width and depth at 0: how far the output is from the input (latency compensated),
+/// `x` as the crossover of `mode`'s layout passes it at width 0: unchanged in the normal
+/// layout, through the time-domain split's allpass (low-pass plus high-pass) in the low
+/// one. Filtered by one FFT of the whole signal, padded so that the allpass's decay does not
+/// wrap.
+pub fn through_crossover(
+    x: &[f32],
+    sample_rate: f64,
+    mode: LatencyMode,
+    crossover_hz: f64,
+) -> Vec<f32> {
+    if crossover::in_filters(mode) {
+        return x.to_vec();
+    }
+    let len = (x.len() + sample_rate as usize).next_power_of_two();
+    let mut planner = realfft::RealFftPlanner::<f64>::new();
+    let mut time: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+    time.resize(len, 0.0);
+    let mut spectrum = planner.plan_fft_forward(len).make_output_vec();
+    planner
+        .plan_fft_forward(len)
+        .process(&mut time, &mut spectrum)
+        .expect("buffers are sized by the plan");
+    for (k, bin) in spectrum.iter_mut().enumerate() {
+        let freq = k as f64 * sample_rate / len as f64;
+        let split = crossover::split(mode, freq, crossover_hz, sample_rate);
+        *bin *= (split.plain + split.processed) / len as f64;
+    }
+    spectrum[0].im = 0.0;
+    if let Some(last) = spectrum.last_mut() {
+        last.im = 0.0;
+    }
+    planner
+        .plan_fft_inverse(len)
+        .process(&mut spectrum, &mut time)
+        .expect("DC and Nyquist are real and the buffers are sized by the plan");
+    time[..x.len()].iter().map(|&v| v as f32).collect()
+}
+
+/// With width and depth at 0: how far the output is from the input (latency compensated;
+/// in the low-latency layout through its crossover's allpass, see [`through_crossover`]),
 /// dB, on a test mix, for `settings`' mode and geometry.
 pub fn transparency_db(settings: &Settings, outputs: usize, sample_rate: f64) -> f64 {
     let mix = TestMix::generate(sample_rate, 2.0, 11);
@@ -174,7 +215,8 @@ pub fn transparency_db(settings: &Settings, outputs: usize, sample_rate: f64) ->
         let e: Vec<f64> = o.iter().zip(i).map(|(a, b)| (a - b) as f64).collect();
         db(power(&e) / power(&to64(i)))
     };
-    err(&out[0], &mix.left).max(err(&out[outputs - 1], &mix.right))
+    let expected = |x: &[f32]| through_crossover(x, sample_rate, s.latency, s.bass_crossover_hz);
+    err(&out[0], &expected(&mix.left)).max(err(&out[outputs - 1], &expected(&mix.right)))
 }
 
 /// Reported latency and where a left-only impulse peaks on the leftmost output.

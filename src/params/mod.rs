@@ -13,6 +13,7 @@ use crate::design::config::presets::DEFAULT_PRESET;
 use crate::design::config::settings::{Mode, Settings};
 use crate::design::model::head::HeadChoice;
 use crate::design::worker::DesignEvents;
+use crate::dsp::contract::LatencyMode;
 use crate::tracking::listener::TrackingSettings;
 use crate::tracking::{Pose, Tracked};
 use nice_plug::prelude::*;
@@ -53,6 +54,46 @@ impl From<Mode> for ModeParam {
             Mode::Headphones => ModeParam::Headphones,
             Mode::Binaural => ModeParam::Binaural,
         }
+    }
+}
+
+/// The latency mode as a host enum.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyParam {
+    /// See [`LatencyMode::Normal`].
+    #[id = "normal"]
+    #[name = "Normal"]
+    Normal,
+    /// See [`LatencyMode::Low`].
+    #[id = "low"]
+    #[name = "Low"]
+    Low,
+}
+
+impl From<LatencyParam> for LatencyMode {
+    fn from(m: LatencyParam) -> Self {
+        match m {
+            LatencyParam::Normal => LatencyMode::Normal,
+            LatencyParam::Low => LatencyMode::Low,
+        }
+    }
+}
+
+impl From<LatencyMode> for LatencyParam {
+    fn from(m: LatencyMode) -> Self {
+        match m {
+            LatencyMode::Normal => LatencyParam::Normal,
+            LatencyMode::Low => LatencyParam::Low,
+        }
+    }
+}
+
+/// The enum parameters' ids with their variants' ids, for checking a saved state.
+pub fn enum_variant_ids(id: &str) -> Option<&'static [&'static str]> {
+    match id {
+        MODE_ID => ModeParam::ids(),
+        LATENCY_ID => LatencyParam::ids(),
+        _ => None,
     }
 }
 
@@ -148,6 +189,9 @@ pub struct HostParams {
     pub mode: EnumParam<ModeParam>,
     /// One per [`BOOL_PARAMS`] entry, in its order.
     switches: [BoolParam; BOOL_PARAMS.len()],
+    /// The latency mode (not automatable; listed last, after the parameters that came
+    /// before it).
+    pub latency: EnumParam<LatencyParam>,
 }
 
 // SAFETY: every pointer in the map points into `self`'s own parameters, which live as long
@@ -165,6 +209,7 @@ unsafe impl Params for HostParams {
         let mut map: Vec<(&str, ParamPtr)> = floats.collect();
         map.insert(MODE_POSITION, (MODE_ID, self.mode.as_ptr()));
         map.extend(switches);
+        map.push((LATENCY_ID, self.latency.as_ptr()));
         map.into_iter()
             .map(|(id, ptr)| (id.to_string(), ptr, String::new()))
             .collect()
@@ -307,6 +352,7 @@ impl Default for SoundstageParams {
             events: DesignEvents::default(),
         };
         let mode_redesign = redesign.clone();
+        let latency_redesign = redesign.clone();
         let switch = |s: Switch| {
             let p = bool_param(s.spec(), &redesign);
             // The host's own bypass button drives this switch.
@@ -321,6 +367,9 @@ impl Default for SoundstageParams {
             mode: EnumParam::new("Mode", ModeParam::Speakers)
                 .with_callback(Arc::new(move |_| mode_redesign.ask())),
             switches: Switch::ALL.map(switch),
+            latency: EnumParam::new("Latency", LatencyParam::Normal)
+                .non_automatable()
+                .with_callback(Arc::new(move |_| latency_redesign.ask())),
         };
         Self {
             host,
@@ -360,6 +409,11 @@ impl SoundstageParams {
         &self.host.mode
     }
 
+    /// The latency parameter.
+    pub fn latency(&self) -> &EnumParam<LatencyParam> {
+        &self.host.latency
+    }
+
     /// The head the filters are designed for now.
     pub fn head_choice(&self) -> HeadChoice {
         self.head.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -395,6 +449,7 @@ impl SoundstageParams {
             (sw.spec().apply)(&mut s, self.switch(sw).value());
         }
         s.mode = self.mode().value().into();
+        s.latency = self.latency().value().into();
         s
     }
 }
@@ -469,6 +524,7 @@ mod tests {
             .map(|s| s.id)
             .chain([MODE_ID])
             .chain(BOOL_PARAMS.iter().map(|s| s.id))
+            .chain([LATENCY_ID])
             .collect();
         assert_eq!(
             ids.iter().collect::<HashSet<_>>().len(),
@@ -484,6 +540,7 @@ mod tests {
         let mut expected: Vec<&str> = FLOAT_PARAMS.iter().map(|s| s.id).collect();
         expected.insert(MODE_POSITION, MODE_ID);
         expected.extend(BOOL_PARAMS.iter().map(|s| s.id));
+        expected.push(LATENCY_ID);
         let ids: Vec<&str> = map.iter().map(|(id, _, _)| id.as_str()).collect();
         assert_eq!(ids, expected);
         for (id, ptr, _) in &map {
@@ -500,7 +557,8 @@ mod tests {
                 assert_eq!(name, spec.name, "{id}");
                 assert_eq!(default, if spec.default { 1.0 } else { 0.0 }, "{id}");
             } else {
-                assert_eq!(id, MODE_ID);
+                assert!(enum_variant_ids(id).is_some(), "{id}");
+                assert_eq!(default, 0.0, "{id}");
             }
         }
     }

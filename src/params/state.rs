@@ -4,7 +4,7 @@
 //! [`limits::EDITOR_SIZES`], and whatever a newer version wrote that this one does not know
 //! is kept aside, to be saved again unchanged.
 
-use super::{float_spec, BOOL_PARAMS, DEFAULT_EDITOR_SIZE, MODE_ID};
+use super::{enum_variant_ids, float_spec, BOOL_PARAMS, DEFAULT_EDITOR_SIZE, LATENCY_ID, MODE_ID};
 use crate::limits;
 use crate::tracking::listener::TrackingSettings;
 use nice_plug::plugin::{ParamValue, PluginState};
@@ -72,7 +72,7 @@ pub fn migrate_state(state: &mut PluginState) {
     for (id, value) in params {
         // A newer version may have widened a range or added a mode: keep what it saved, so
         // that saving the session here does not lose it.
-        if newer && (float_spec(&id).is_some() || id == MODE_ID) {
+        if newer && (float_spec(&id).is_some() || enum_variant_ids(&id).is_some()) {
             kept.params.insert(id.clone(), value.clone());
         }
         match checked_value(&id, value) {
@@ -100,11 +100,13 @@ pub fn migrate_state(state: &mut PluginState) {
             .entry(spec.id.to_string())
             .or_insert(ParamValue::Bool(spec.default));
     }
-    if let Some(default) = super::ModeParam::ids().and_then(|ids| ids.first()) {
-        state
-            .params
-            .entry(MODE_ID.to_string())
-            .or_insert_with(|| ParamValue::String(default.to_string()));
+    for id in [MODE_ID, LATENCY_ID] {
+        if let Some(default) = enum_variant_ids(id).and_then(|ids| ids.first()) {
+            state
+                .params
+                .entry(id.to_string())
+                .or_insert_with(|| ParamValue::String(default.to_string()));
+        }
     }
     let unknown: Vec<String> = state
         .fields
@@ -189,17 +191,12 @@ fn checked_value(id: &str, value: ParamValue) -> Checked {
             _ => None,
         };
         Checked::Known(value)
-    } else if id == MODE_ID {
-        let variants = super::ModeParam::variants();
+    } else if let Some(variants) = enum_variant_ids(id) {
         let value = match value {
             ParamValue::I32(i) if usize::try_from(i).is_ok_and(|i| i < variants.len()) => {
                 Some(ParamValue::I32(i))
             }
-            ParamValue::String(s)
-                if super::ModeParam::ids().is_some_and(|ids| ids.contains(&s.as_str())) =>
-            {
-                Some(ParamValue::String(s))
-            }
+            ParamValue::String(s) if variants.contains(&s.as_str()) => Some(ParamValue::String(s)),
             _ => None,
         };
         Checked::Known(value)

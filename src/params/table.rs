@@ -92,6 +92,15 @@ pub const MODE_HELP: &str = "What the outputs feed: speakers (virtual speakers t
      headphones (simulated speaker crosstalk, nothing cancelled) or binaural (crosstalk cancellation alone, for \
      binaural recordings on speakers)";
 
+/// Id of the latency parameter.
+pub const LATENCY_ID: &str = "latency";
+
+/// What the latency parameter does.
+pub const LATENCY_HELP: &str = "How much delay the processing adds: normal (1584 samples, 33 ms at 48 kHz; for a \
+     master bus with delay compensation) or low (256 samples, 5.3 ms; for live listening, tracking, games and \
+     calls, at about twice the CPU and about half a decibel less separation). Not automatable: a switch fades \
+     out and in and tells the host the new latency";
+
 /// The float parameters, in the order hosts list them.
 pub const FLOAT_PARAMS: [FloatSpec; 11] = [
     FloatSpec {

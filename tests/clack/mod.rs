@@ -691,6 +691,19 @@ impl Session {
         run_job(&mut self.instance, self.exts, layout, sample_rate, job)
     }
 
+    /// Whether the plugin asked the host to restart it since the last call (clears the ask).
+    #[allow(dead_code)] // Read by clap_host.rs, not by editor_host.rs.
+    pub fn take_restart_request(&mut self) -> bool {
+        self.instance
+            .access_shared_handler(|s| s.restart_requested.swap(false, Ordering::SeqCst))
+    }
+
+    /// How many times the plugin told the host (CLAP `latency.changed`) its latency changed.
+    #[allow(dead_code)] // Read by clap_host.rs, not by editor_host.rs.
+    pub fn latency_changes(&self) -> u32 {
+        self.instance.access_handler(|h| h.latency_changed.get())
+    }
+
     /// The host value of every parameter, in `params` order.
     pub fn values(&mut self) -> Vec<f64> {
         let params = self.exts.params.unwrap();
@@ -725,7 +738,11 @@ pub fn plain_value(name: &str, value: f64) -> f64 {
 
 /// The latency the engine reports at `sample_rate` (its frame layout scales with the rate).
 pub fn expected_latency(sample_rate: f64) -> u32 {
-    soundstage::dsp::contract::FrameLayout::for_sample_rate(sample_rate).latency() as u32
+    soundstage::dsp::contract::FrameLayout::new(
+        sample_rate,
+        soundstage::dsp::contract::LatencyMode::Normal,
+    )
+    .latency() as u32
 }
 
 /// A sine of `freq` Hz, `len` samples long.

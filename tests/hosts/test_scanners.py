@@ -16,7 +16,7 @@ ARDOUR_LUA = "/usr/bin/ardour7-lua"
 QTRACTOR_SCANNER = "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan"
 PARAMETER_NAMES = ["Width", "Depth", "Cancellation", "Mode", "Driver spacing", "Listening distance",
                    "Virtual angle", "Listener offset", "Listener yaw", "Bass crossover", "Boost limit", "Output gain",
-                   "Loudness match", "Bypass", "Headphone preview"]
+                   "Loudness match", "Bypass", "Headphone preview", "Latency"]
 
 
 def require(path: str) -> None:
@@ -76,8 +76,12 @@ close_session()
     out = r.stdout
     assert r.returncode == 0, (out[-2000:], r.stderr[-2000:])
     labels = re.findall(r"^param\s+(.+?)\s*$", out, re.M)
+    # Ardour lists the automatable controls: the latency mode is not one (it is set in the
+    # plugin's own editor there).
     for name in PARAMETER_NAMES:
-        assert name in labels, f"{name} not in {labels}"
+        if name != "Latency":
+            assert name in labels, f"{name} not in {labels}"
+    assert "Latency" not in labels, labels
     latency = re.search(r"^latency\s+(\d+)", out, re.M)
     assert latency and int(latency.group(1)) == 1584, out[-2000:]
 

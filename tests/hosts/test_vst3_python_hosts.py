@@ -75,3 +75,19 @@ def test_dawdreamer_measures_the_reported_latency(vst3_path):
     assert y.shape[0] == 2
     measured = int(np.argmax(np.abs(y[0]))) - at
     assert measured == latency, f"impulse delayed {measured} samples, plugin reports {latency}"
+
+
+def test_pedalboard_switches_the_latency_mode_at_once(vst3_path):
+    """The latency mode is a host parameter (not automatable): set in pedalboard, it plays
+    from the next call, the new latency is reported (restartComponent(kLatencyChanged)), and
+    pedalboard's compensation keeps an impulse where it went in, in the very call after the
+    switch and after it."""
+    pedalboard = pytest.importorskip("pedalboard")
+    plugin = pedalboard.load_plugin(vst3_path)
+    at = 5000
+    for mode, latency in [("Low", 256), ("Low", 256), ("Normal", LATENCY_48K)]:
+        plugin.latency = mode
+        y = plugin.process(impulse(SR, at), sample_rate=SR, buffer_size=480, reset=True)
+        assert plugin.reported_latency_samples == latency, mode
+        peak = int(np.argmax(np.abs(y[0])))
+        assert peak == at, f"{mode}: the impulse came out at {peak}, not {at}"

@@ -2,7 +2,7 @@
 //! and the presets all reduce to before anything is designed.
 
 use crate::design::model::geometry::Geometry;
-use crate::dsp::contract::Controls;
+use crate::dsp::contract::{Controls, LatencyMode};
 
 /// What the outputs feed and therefore what the chain aims for at the ears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,6 +64,9 @@ pub struct Settings {
     /// Whether the outputs are the listener's ears instead of the drivers: the speakers
     /// chain rendered through the head model, for headphones (no effect in headphone mode).
     pub preview: bool,
+    /// How much delay the engine may add, and so which frame layout the filters are designed
+    /// for (a plugin designs for the mode its running engine has until the host restarts it).
+    pub latency: LatencyMode,
 }
 
 impl Settings {
@@ -110,6 +113,7 @@ impl Default for Settings {
             loudness_compensation: true,
             bypass: false,
             preview: false,
+            latency: LatencyMode::Normal,
         }
     }
 }

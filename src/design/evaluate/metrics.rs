@@ -189,17 +189,20 @@ pub fn target_tracking(design: &Design, plant: &dyn Plant) -> Vec<(f64, f64, f64
 }
 
 /// Per bin, the largest magnitude of any side-channel driver filter at full width, dB (the
-/// quantity the boost limit caps). The bulk delay has magnitude one, so it does not count.
+/// quantity the boost limit caps), after the bass split where the set has one. The bulk
+/// delay has magnitude one, so it does not count.
 pub fn side_filter_gain_db(filters: &FilterSet) -> Vec<f64> {
     (0..filters.layout.bins())
         .map(|k| {
-            let worst = (0..filters.outputs)
-                .flat_map(|out| (0..2).map(move |ch| (out, ch)))
-                .map(|(out, ch)| {
-                    let i = filters.index(k, out, ch);
-                    (filters.base.get(i) + filters.width_delta.get(i)).norm() as f64
-                })
-                .fold(0.0, f64::max);
+            let high = filters.split_response(k).1.norm();
+            let worst = high
+                * (0..filters.outputs)
+                    .flat_map(|out| (0..2).map(move |ch| (out, ch)))
+                    .map(|(out, ch)| {
+                        let i = filters.index(k, out, ch);
+                        (filters.base.get(i) + filters.width_delta.get(i)).norm() as f64
+                    })
+                    .fold(0.0, f64::max);
             20.0 * worst.max(1e-12).log10()
         })
         .collect()

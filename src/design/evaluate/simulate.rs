@@ -6,7 +6,7 @@ use crate::design::model::geometry::Geometry;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::C64;
 use crate::dsp::contract::side_output;
-use crate::dsp::contract::{FilterSet, FrameLayout, UPMIX_CHANNELS};
+use crate::dsp::contract::{FilterSet, FrameLayout, LatencyMode, UPMIX_CHANNELS};
 use realfft::RealFftPlanner;
 
 /// What the simulated ears hear of frequency `freq_hz` at `sample_rate`: everything up to 80 %
@@ -86,7 +86,8 @@ pub fn ear_signals(
     feeds: &[Vec<f32>],
 ) -> [Vec<f64>; 2] {
     assert_eq!(feeds.len(), geometry.drivers, "one feed per driver");
-    let layout = FrameLayout::for_sample_rate(sample_rate);
+    // The listener's ears, whatever layout the engine runs: the normal one's resolution.
+    let layout = FrameLayout::new(sample_rate, LatencyMode::Normal);
     let ears = plant
         .ear_responses(geometry, &layout.bin_freqs(sample_rate))
         .relative_to(reference_m);

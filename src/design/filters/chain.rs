@@ -10,6 +10,7 @@ use crate::design::filters::linalg::CMatrix;
 use crate::design::filters::virtualizer::VirtualSpeaker;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::C64;
+use crate::dsp::bass_split::SplitAt;
 use crate::dsp::contract::{
     element_index, plain_feed, side_output, FilterSet, FrameLayout, LoudnessModel, UPMIX_CHANNELS,
 };
@@ -39,6 +40,14 @@ pub struct DesignInput {
     pub outputs: usize,
     /// Sample rate, Hz.
     pub sample_rate: f64,
+}
+
+impl DesignInput {
+    /// The frame layout the filters are designed for: the rate's, in the settings' latency
+    /// mode.
+    pub fn layout(&self) -> FrameLayout {
+        FrameLayout::new(self.sample_rate, self.settings.latency)
+    }
 }
 
 /// A design and the intermediate results that reports and the editor plot.
@@ -230,7 +239,7 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
 pub fn design_from(input: &DesignInput, plant: &dyn Plant, start: Option<&[[f64; 2]]>) -> Design {
     let s = &input.settings;
     let n = input.outputs;
-    let layout = FrameLayout::for_sample_rate(input.sample_rate);
+    let layout = input.layout();
     let freqs = layout.bin_freqs(input.sample_rate);
     let geometry = s.geometry(n);
     let ears: EarResponses = plant
@@ -312,8 +321,10 @@ fn chain_spectra(
                 zero[(r, 2)] = centre[r];
             }
         }
-        // The ideal step of the crossover; the FIR window turns it into the transition.
-        if !crossover::processed_side(f, s.bass_crossover_hz) {
+        // The ideal step of the crossover where the filters hold it; the FIR window turns it
+        // into the transition. (Otherwise the engine splits the input before the STFT.)
+        let in_filters = crossover::in_filters(layout.mode);
+        if in_filters && !crossover::processed_side(f, s.bass_crossover_hz) {
             continue;
         }
         let delay = C64::from_polar(
@@ -326,7 +337,9 @@ fn chain_spectra(
                 out.delta[at(k, r, ch)] = (full[(r, ch)] - zero[(r, ch)]) * delay;
             }
         }
-        out.plain_complement[k] = delay;
+        if in_filters {
+            out.plain_complement[k] = delay;
+        }
     }
     out
 }
@@ -384,6 +397,12 @@ fn filter_set(
             .iter()
             .map(|&f| crossover::centre_share(f, s.bass_crossover_hz) as f32)
             .collect(),
+        bass_split: crossover::bass_split_hz(layout.mode, s.bass_crossover_hz).map(|corner_hz| {
+            SplitAt {
+                corner_hz,
+                sample_rate: input.sample_rate,
+            }
+        }),
         loudness,
         // NOTE: in binaural mode each ear already receives its channel at the recorded level
         // (the identity target); the crosstalk that plain stereo adds is not programme, so

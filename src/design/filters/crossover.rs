@@ -1,14 +1,24 @@
 //! The mono-safe bass crossover: below the crossover frequency the output is the input
-//! (delayed), exactly; the processing fades in above it.
+//! (delayed); the processing fades in above it.
 //!
 //! The engine adds the delayed input in the time domain and lets the STFT produce only the
-//! difference the processing makes. That difference is designed with an ideal step at
-//! `crossover + STEP_OFFSET_HZ` and then Kaiser-windowed to the engine's FIR length; the
-//! window's transition band lies just above the crossover, so below it the difference is
-//! at least 60 dB down: the bass is the input, exactly to that depth.
+//! difference the processing makes. In the normal layout that difference is designed with
+//! an ideal step at `crossover + STEP_OFFSET_HZ` and then Kaiser-windowed to the engine's
+//! FIR length; the window's transition band lies just above the crossover, so below it the
+//! difference is at least 60 dB down: the bass is the input, exactly to that depth.
+//!
+//! The low-latency layout has only 80 taps before the bulk delay, too few for a
+//! linear-phase step that close to the crossover (its pre-ringing would leak the plain feed
+//! into the cancelled band), and too few after it for the tails of a recursive crossover.
+//! There the engine splits the input in the time domain instead (see
+//! [`crate::dsp::bass_split`]) and the filters hold no crossover: the output is
+//! `LP·plain + HP·processed`, the bass below the crossover at least 55 dB clean of
+//! processing, and at width 0 the output is the input through the pair's allpass (flat in
+//! magnitude, not in phase).
 
 use crate::design::C64;
-use crate::dsp::contract::FrameLayout;
+use crate::dsp::bass_split;
+use crate::dsp::contract::{FrameLayout, LatencyMode};
 use realfft::RealFftPlanner;
 
 /// Where the ideal step sits above the crossover frequency, Hz: a little more than half the
@@ -24,6 +34,52 @@ pub const KAISER_BETA: f64 = 8.0;
 /// Whether `freq_hz` lies in the processed side of the ideal (pre-window) step.
 pub fn processed_side(freq_hz: f64, crossover_hz: f64) -> bool {
     freq_hz >= crossover_hz + STEP_OFFSET_HZ
+}
+
+/// The crossover of `layout`'s mode at one frequency: what the plain feed and the processed
+/// chain are each multiplied by, before the FIR window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Split {
+    /// The plain side: 1 below the ideal step, 0 above it; or the Linkwitz–Riley low-pass.
+    pub plain: C64,
+    /// The processed side: the ideal step (0 or 1), or the Linkwitz–Riley high-pass.
+    pub processed: C64,
+}
+
+/// Whether `mode`'s filters hold the crossover (the windowed ideal step). If not, the
+/// engine splits the input in the time domain at [`bass_split_hz`] and the filters hold
+/// no crossover at all.
+pub fn in_filters(mode: LatencyMode) -> bool {
+    mode == LatencyMode::Normal
+}
+
+/// Where the engine splits the input in `mode` (see [`crate::dsp::bass_split`]): the
+/// Linkwitz–Riley corner, at the same place as the ideal step, `crossover +
+/// STEP_OFFSET_HZ`, where it leaves the bass below the crossover 55 dB clean.
+pub fn bass_split_hz(mode: LatencyMode, crossover_hz: f64) -> Option<f64> {
+    (!in_filters(mode)).then_some(crossover_hz + STEP_OFFSET_HZ)
+}
+
+/// The crossover of `mode` at `freq_hz`, as the engine realises it (before the window in
+/// the normal layout, exactly in the low one).
+pub fn split(mode: LatencyMode, freq_hz: f64, crossover_hz: f64, sample_rate: f64) -> Split {
+    match bass_split_hz(mode, crossover_hz) {
+        None => {
+            let processed = if processed_side(freq_hz, crossover_hz) {
+                1.0
+            } else {
+                0.0
+            };
+            Split {
+                plain: C64::new(1.0 - processed, 0.0),
+                processed: C64::new(processed, 0.0),
+            }
+        }
+        Some(corner) => {
+            let (plain, processed) = bass_split::response(freq_hz, corner, sample_rate);
+            Split { plain, processed }
+        }
+    }
 }
 
 /// Share of the upmix's centre extraction at `freq_hz`: none at or below the crossover (the
@@ -58,9 +114,9 @@ fn bessel_i0(x: f64) -> f64 {
 }
 
 /// Windows designed frequency responses into FIRs that fit the engine's convolution room:
-/// inverse FFT, a Kaiser window of [`FrameLayout::design_taps`] taps centred on the bulk
-/// delay, FFT back. What the engine applies is then exactly a linear convolution with that
-/// FIR.
+/// inverse FFT, a Kaiser window of [`FrameLayout::design_taps`] taps peaking at the bulk
+/// delay (a half window on each side of it, symmetric in the normal layout), FFT back.
+/// What the engine applies is then exactly a linear convolution with that FIR.
 pub struct FirWindow {
     layout: FrameLayout,
     inverse: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
@@ -73,14 +129,16 @@ impl FirWindow {
     pub fn new(layout: FrameLayout) -> Self {
         let mut planner = RealFftPlanner::<f64>::new();
         let taps = layout.design_taps();
-        let half = (taps - 1) as f64 / 2.0;
+        let before = layout.bulk_delay as f64;
+        let after = (taps - 1 - layout.bulk_delay) as f64;
         let norm = bessel_i0(KAISER_BETA);
         let window = (0..layout.fft_len)
             .map(|i| {
                 if i >= taps {
                     0.0
                 } else {
-                    let r = (i as f64 - half) / half;
+                    let from_peak = i as f64 - before;
+                    let r = from_peak / if from_peak < 0.0 { before } else { after };
                     bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / norm
                 }
             })
@@ -115,10 +173,21 @@ impl FirWindow {
 }
 
 /// The plain-input share of the output per bin (1 well below the crossover, 0 above the
-/// transition), as the windowed design realises it: the step, delayed by the bulk delay,
-/// windowed, and the delay taken out again.
+/// transition), as the engine realises it: in the normal layout the step, delayed by the
+/// bulk delay, windowed, and the delay taken out again; in the low one the magnitude of the
+/// time-domain split's low-pass.
 pub fn plain_share(layout: FrameLayout, sample_rate: f64, crossover_hz: f64) -> Vec<f64> {
     let freqs = layout.bin_freqs(sample_rate);
+    if !in_filters(layout.mode) {
+        return freqs
+            .iter()
+            .map(|&f| {
+                split(layout.mode, f, crossover_hz, sample_rate)
+                    .plain
+                    .norm()
+            })
+            .collect();
+    }
     let delay = |f: f64| {
         C64::from_polar(
             1.0,
@@ -156,7 +225,7 @@ mod tests {
 
     #[test]
     fn plain_below_processed_above() {
-        let layout = FrameLayout::for_sample_rate(48_000.0);
+        let layout = FrameLayout::new(48_000.0, LatencyMode::Normal);
         let share = plain_share(layout, 48_000.0, 120.0);
         let freqs = layout.bin_freqs(48_000.0);
         for (s, f) in share.iter().zip(&freqs) {

@@ -1,11 +1,15 @@
 //! The dry input's delay line. Two taps leave it: the full latency, which bypass plays, and
 //! the latency less the output stage's delay, which joins the STFT's output as the plain feed
-//! of the driver feeds (the output stage delays them by the rest).
+//! of the driver feeds (the output stage delays them by the rest). When the engine splits
+//! off the bass in the time domain, the plain feed is the low band, in a line of its own.
 
 /// A stereo delay line of the engine's latency with its two taps.
 pub struct DryDelay {
     /// Per channel, the ring of the last `latency` input samples.
     line: [Vec<f32>; 2],
+    /// Per channel, the ring of the plain feed when it is not the input (the low band of a
+    /// bass split); empty when the engine never splits.
+    feed_line: [Vec<f32>; 2],
     /// Where the next input sample goes (and the oldest one leaves).
     pos: usize,
     /// How much earlier than the bypass tap the feed tap reads: the output stage's delay.
@@ -19,11 +23,14 @@ pub struct DryDelay {
 impl DryDelay {
     /// A silent line of `latency` samples whose feed tap leaves `feed_advance` samples earlier,
     /// for chunks of up to `max_chunk` samples. Both taps are read before a chunk enters, so
-    /// a chunk may be no longer than the shorter delay, `latency - feed_advance`.
-    pub fn new(latency: usize, feed_advance: usize, max_chunk: usize) -> Self {
+    /// a chunk may be no longer than the shorter delay, `latency - feed_advance`. With
+    /// `separate_feed`, the feed tap reads a second line (see [`Self::push`]).
+    pub fn new(latency: usize, feed_advance: usize, max_chunk: usize, separate_feed: bool) -> Self {
         debug_assert!(max_chunk <= latency.saturating_sub(feed_advance));
+        let feed_len = if separate_feed { latency } else { 0 };
         Self {
             line: [vec![0.0; latency], vec![0.0; latency]],
+            feed_line: [vec![0.0; feed_len], vec![0.0; feed_len]],
             pos: 0,
             feed_advance,
             bypass: [vec![0.0; max_chunk], vec![0.0; max_chunk]],
@@ -31,15 +38,23 @@ impl DryDelay {
         }
     }
 
-    /// Reads both taps for a chunk of `left`/`right`, then puts the chunk into the line.
-    pub fn push(&mut self, left: &[f32], right: &[f32]) {
+    /// Reads both taps for a chunk of `left`/`right`, then puts the chunk into the line; with
+    /// `feed` (the plain feed's own signal, only for a line made with a separate feed), the
+    /// feed tap reads that instead, delayed the same.
+    pub fn push(&mut self, left: &[f32], right: &[f32], feed: Option<[&[f32]; 2]>) {
         let n = left.len();
         let latency = self.line[0].len();
         let start = self.pos;
         let feed_tap = (start + self.feed_advance) % latency;
+        let feed = feed.filter(|_| !self.feed_line[0].is_empty());
         for ch in 0..2 {
             ring_read(&self.line[ch], start, &mut self.bypass[ch][..n]);
-            ring_read(&self.line[ch], feed_tap, &mut self.feed[ch][..n]);
+            let feed_from = if feed.is_some() {
+                &self.feed_line[ch]
+            } else {
+                &self.line[ch]
+            };
+            ring_read(feed_from, feed_tap, &mut self.feed[ch][..n]);
         }
         let mut done = 0;
         while done < n {
@@ -47,6 +62,11 @@ impl DryDelay {
             let run = (latency - p).min(n - done);
             for (ch, x) in [left, right].into_iter().enumerate() {
                 self.line[ch][p..p + run].copy_from_slice(&x[done..done + run]);
+            }
+            if let Some(feed) = feed {
+                for (ch, x) in feed.into_iter().enumerate() {
+                    self.feed_line[ch][p..p + run].copy_from_slice(&x[done..done + run]);
+                }
             }
             done += run;
             self.pos = (p + run) % latency;
@@ -65,7 +85,7 @@ impl DryDelay {
 
     /// Forgets the input (the position stays, so the engine's phases do too).
     pub fn reset(&mut self) {
-        for line in &mut self.line {
+        for line in self.line.iter_mut().chain(&mut self.feed_line) {
             line.fill(0.0);
         }
     }
@@ -87,12 +107,12 @@ mod tests {
     fn an_impulse_leaves_each_tap_after_its_delay_whatever_the_chunks() {
         let (latency, advance) = (10, 3);
         for chunk in [1, 3, 4, 7] {
-            let mut line = DryDelay::new(latency, advance, chunk);
+            let mut line = DryDelay::new(latency, advance, chunk, false);
             let input: Vec<f32> = (0..40).map(|i| if i == 2 { 1.0 } else { 0.0 }).collect();
             let (mut bypass, mut feed) = (Vec::new(), Vec::new());
             for part in input.chunks(chunk) {
                 let right: Vec<f32> = part.iter().map(|v| -v).collect();
-                line.push(part, &right);
+                line.push(part, &right, None);
                 bypass.extend_from_slice(line.bypass(0, part.len()));
                 feed.extend_from_slice(line.feed(1, part.len()));
             }
@@ -117,11 +137,11 @@ mod tests {
         ) {
             let input: Vec<f32> = (0..cuts.iter().sum::<usize>()).map(|i| i as f32).collect();
             let run = |sizes: &mut dyn Iterator<Item = usize>| {
-                let mut line = DryDelay::new(latency, advance, 16);
+                let mut line = DryDelay::new(latency, advance, 16, false);
                 let (mut at, mut taps) = (0, Vec::new());
                 for n in sizes {
                     let part = &input[at..at + n];
-                    line.push(part, part);
+                    line.push(part, part, None);
                     taps.extend(line.bypass(0, n).iter().zip(line.feed(1, n)).map(|(a, b)| (*a, *b)));
                     at += n;
                 }
@@ -134,11 +154,33 @@ mod tests {
     }
 
     #[test]
+    fn a_separate_feed_leaves_the_feed_tap_and_the_input_the_bypass_tap() {
+        let (latency, advance) = (10, 3);
+        let mut line = DryDelay::new(latency, advance, 4, true);
+        let input: Vec<f32> = (0..40).map(|i| if i == 2 { 1.0 } else { 0.0 }).collect();
+        let feed: Vec<f32> = (0..40).map(|i| if i == 5 { 2.0 } else { 0.0 }).collect();
+        let (mut bypass, mut fed) = (Vec::new(), Vec::new());
+        for (part, f) in input.chunks(4).zip(feed.chunks(4)) {
+            line.push(part, part, Some([f, f]));
+            bypass.extend_from_slice(line.bypass(0, part.len()));
+            fed.extend_from_slice(line.feed(1, part.len()));
+        }
+        let at = |x: &[f32], value: f32| x.iter().position(|&v| v == value);
+        assert_eq!(at(&bypass, 1.0), Some(2 + latency));
+        assert_eq!(at(&fed, 2.0), Some(5 + latency - advance));
+        assert_eq!(
+            at(&fed, 1.0),
+            None,
+            "the feed tap no longer reads the input"
+        );
+    }
+
+    #[test]
     fn reset_forgets_what_is_in_the_line() {
-        let mut line = DryDelay::new(4, 1, 4);
-        line.push(&[1.0; 4], &[1.0; 4]);
+        let mut line = DryDelay::new(4, 1, 4, false);
+        line.push(&[1.0; 4], &[1.0; 4], None);
         line.reset();
-        line.push(&[0.0; 4], &[0.0; 4]);
+        line.push(&[0.0; 4], &[0.0; 4], None);
         assert!(line
             .bypass(0, 4)
             .iter()

@@ -21,9 +21,9 @@ mod overlap_add;
 mod slots;
 
 pub use output_stage::PREVIEW_FADE_S;
-pub use slots::CROSSFADE_FRAMES;
 
-use super::contract::{plain_side, Controls, FilterSet, FrameLayout, UPMIX_CHANNELS};
+use super::bass_split::BassSplit;
+use super::contract::{plain_side, Controls, FilterSet, FrameLayout, LatencyMode, UPMIX_CHANNELS};
 use super::denormals::FlushDenormals;
 use super::planar::Planar;
 use super::simd::Simd;
@@ -126,6 +126,10 @@ pub struct Engine {
     clean_since_corrupt: usize,
     /// A chunk of input in a corrupt run, with its corrupt samples replaced by silence.
     sanitized: [Vec<f32>; 2],
+    /// The time-domain bass crossover, for sets that ask for it.
+    split: BassSplit,
+    /// A chunk's low and high bands, per input channel, while a set splits.
+    split_bands: [[Vec<f32>; 2]; 2],
     /// No audio has gone through since construction or the last reset: a new filter set can
     /// take over at once, there is nothing to crossfade from.
     fresh: bool,
@@ -136,6 +140,8 @@ impl Engine {
     pub fn new(filters: Box<FilterSet>, sample_rate: f64, controls: Controls) -> Self {
         let layout = filters.layout;
         let outputs = filters.outputs;
+        // Any corner will do for a set that does not split: it is tuned when one does.
+        let filters_split_hz = filters.bass_split.map_or(1000.0, |split| split.corner_hz);
         let mut planner = RealFftPlanner::<f32>::new();
         let forward = planner.plan_fft_forward(layout.fft_len);
         let inverse = planner.plan_fft_inverse(layout.fft_len);
@@ -175,7 +181,12 @@ impl Engine {
             upmix: Upmix::new(bins, layout.hop, sample_rate),
             simd: Simd::detect(),
             slots: FilterSlots::new(filters),
-            dry: DryDelay::new(latency, layout.output_delay, layout.hop),
+            dry: DryDelay::new(
+                latency,
+                layout.output_delay,
+                layout.hop,
+                layout.mode == LatencyMode::Low,
+            ),
             stage: OutputStage::new(layout, outputs, controls.preview, sample_rate),
             controls: ControlDelay::new(latency, layout.hop, (controls.gain, mix(controls.bypass))),
             width: Glide::new(controls.width, WIDTH_GLIDE_S, sample_rate),
@@ -184,6 +195,8 @@ impl Engine {
             resets: 0,
             clean_since_corrupt: layout.hop,
             sanitized: [vec![0.0; layout.hop], vec![0.0; layout.hop]],
+            split: BassSplit::new(filters_split_hz, sample_rate),
+            split_bands: std::array::from_fn(|_| [vec![0.0; layout.hop], vec![0.0; layout.hop]]),
             fresh: true,
         };
         engine.set_controls(controls);
@@ -252,7 +265,7 @@ impl Engine {
             .settle((self.gain.target(), self.bypass.target()));
     }
 
-    /// Hands a new design to the audio thread; it fades in over [`CROSSFADE_FRAMES`]. While
+    /// Hands a new design to the audio thread; it fades in over [`FrameLayout::crossfade_frames`]. While
     /// a fade runs, the newest set waits and an older waiting set is retired. Before any
     /// audio has gone through (after construction or a reset) it takes over at once.
     pub fn install(
@@ -291,6 +304,7 @@ impl Engine {
         self.dry.reset();
         self.stage.reset();
         self.upmix.reset();
+        self.split.reset();
         self.resets += 1;
         self.fresh = true;
     }
@@ -349,15 +363,32 @@ impl Engine {
     fn run_chunk(&mut self, left: &[f32], right: &[f32], output: &mut [&mut [f32]], at: usize) {
         let n = left.len();
         let pos = self.layout.frame_len - self.layout.hop + self.fill;
-        self.frame_in[0][pos..pos + n].copy_from_slice(left);
-        self.frame_in[1][pos..pos + n].copy_from_slice(right);
+        let split_hz = self.slots.current().bass_split.map(|split| split.corner_hz);
+        if let Some(hz) = split_hz {
+            if hz != self.split.corner_hz() {
+                self.split.tune(hz);
+            }
+            let [[low_l, high_l], [low_r, high_r]] = &mut self.split_bands;
+            self.split.run(
+                [left, right],
+                [&mut low_l[..n], &mut low_r[..n]],
+                [&mut high_l[..n], &mut high_r[..n]],
+            );
+        }
+        let band = |ch: usize, b: usize| &self.split_bands[ch][b][..n];
+        let (stft_in, feed) = match split_hz {
+            Some(_) => ([band(0, 1), band(1, 1)], Some([band(0, 0), band(1, 0)])),
+            None => ([left, right], None),
+        };
+        self.frame_in[0][pos..pos + n].copy_from_slice(stft_in[0]);
+        self.frame_in[1][pos..pos + n].copy_from_slice(stft_in[1]);
         if self.fill == 0 {
             self.frame_width = self.width.tick();
             self.width.advance(n - 1);
         } else {
             self.width.advance(n);
         }
-        self.dry.push(left, right);
+        self.dry.push(left, right, feed);
         self.stage.run(
             n,
             &self.overlap,

@@ -201,16 +201,17 @@ pub(super) fn dot(x: &[f32], h: &[f32]) -> f64 {
 mod tests {
     use super::*;
     use crate::dsp::contract::tests::filter_set;
+    use crate::dsp::contract::LatencyMode;
 
     /// Runs `input` (on the left dry feed) through a stage in chunks of `chunk`.
     fn staged_left(preview: bool, set: &FilterSet, input: &[f32], chunk: usize) -> Vec<f32> {
         let layout = set.layout;
         let mut stage = OutputStage::new(layout, 2, preview, 48_000.0);
         let wet = OverlapAdd::new(2, layout.fft_len, layout.hop);
-        let mut dry = DryDelay::new(layout.latency(), layout.output_delay, layout.hop);
+        let mut dry = DryDelay::new(layout.latency(), layout.output_delay, layout.hop, false);
         let mut out = Vec::new();
         for part in input.chunks(chunk) {
-            dry.push(part, &vec![0.0; part.len()]);
+            dry.push(part, &vec![0.0; part.len()], None);
             stage.run(part.len(), &wet, 0, &dry, set, None, 0);
             out.extend_from_slice(stage.staged(0, part.len()));
         }
@@ -258,12 +259,12 @@ mod tests {
         let layout = set.layout;
         let mut stage = OutputStage::new(layout, set.outputs, preview, 192_000.0);
         let wet = OverlapAdd::new(set.outputs, layout.fft_len, layout.hop);
-        let mut dry = DryDelay::new(layout.latency(), layout.output_delay, layout.hop);
+        let mut dry = DryDelay::new(layout.latency(), layout.output_delay, layout.hop, false);
         let mut out = vec![Vec::new(); set.outputs];
         let (mut at, mut k) = (0, 0);
         while at < input[0].len() {
             let n = chunks[k % chunks.len()].min(input[0].len() - at);
-            dry.push(&input[0][at..at + n], &input[1][at..at + n]);
+            dry.push(&input[0][at..at + n], &input[1][at..at + n], None);
             stage.run(n, &wet, 0, &dry, set, None, 0);
             for (o, staged) in out.iter_mut().enumerate() {
                 staged.extend_from_slice(stage.staged(o, n));
@@ -277,7 +278,7 @@ mod tests {
     #[test]
     fn the_partitioned_preview_equals_the_direct_convolution() {
         // 192 kHz: 768-tap responses, twelve partitions; chunks of every size up to a hop.
-        let layout = FrameLayout::for_sample_rate(192_000.0);
+        let layout = FrameLayout::new(192_000.0, LatencyMode::Normal);
         let mut set = FilterSet::plain(layout, 4);
         let mut seed = 12345u64;
         let mut random = move || {

@@ -4,9 +4,6 @@
 
 use crate::dsp::contract::FilterSet;
 
-/// Frames over which a new filter set fades in (about 21 ms at 48 kHz).
-pub const CROSSFADE_FRAMES: usize = 2;
-
 /// Places for retired sets between two collections. At most three sets retire between two
 /// polls (a replaced waiting set and two finished fades), so four never fill while the caller
 /// collects.
@@ -100,11 +97,12 @@ impl FilterSlots {
         self.since_install = 0;
     }
 
-    /// How much of the current set this frame plays: rising over [`CROSSFADE_FRAMES`] + 1
-    /// steps while a fade runs, 1 otherwise (the previous set plays the rest).
+    /// How much of the current set this frame plays: rising over the layout's
+    /// [`crate::dsp::contract::FrameLayout::crossfade_frames`] + 1 steps while a fade runs,
+    /// 1 otherwise (the previous set plays the rest).
     pub fn fade_in(&self) -> f32 {
         if self.previous.is_some() {
-            (self.fade + 1) as f32 / (CROSSFADE_FRAMES + 1) as f32
+            (self.fade + 1) as f32 / (self.current.layout.crossfade_frames() + 1) as f32
         } else {
             1.0
         }
@@ -115,7 +113,7 @@ impl FilterSlots {
     pub fn end_frame(&mut self) {
         if self.previous.is_some() {
             self.fade += 1;
-            if self.fade >= CROSSFADE_FRAMES {
+            if self.fade >= self.current.layout.crossfade_frames() {
                 if let Some(old) = self.previous.take() {
                     self.retire(old);
                 }
@@ -158,6 +156,7 @@ impl FilterSlots {
 mod tests {
     use super::*;
     use crate::dsp::contract::tests::filter_set;
+    use crate::dsp::contract::CROSSFADE_FRAMES;
 
     fn generations(slots: &FilterSlots) -> (u64, Option<u64>) {
         (
