@@ -265,9 +265,10 @@ impl Engine {
             .settle((self.gain.target(), self.bypass.target()));
     }
 
-    /// Hands a new design to the audio thread; it fades in over [`FrameLayout::crossfade_frames`]. While
-    /// a fade runs, the newest set waits and an older waiting set is retired. Before any
-    /// audio has gone through (after construction or a reset) it takes over at once.
+    /// Hands a new design to the audio thread; it fades in over
+    /// [`FrameLayout::crossfade_frames`]. While a fade runs, the newest set waits and an
+    /// older waiting set is retired. Before any audio has gone through (after construction
+    /// or a reset) it takes over at once.
     pub fn install(
         &mut self,
         filters: Box<FilterSet>,
