@@ -1169,6 +1169,20 @@ fn switching_the_latency_mode_fades_at_once_and_reports_the_new_latency() {
         "the latency switch clicks: {excess:.1} dB broadband"
     );
 
+    // Both ways in one run, starting in low mode: to normal (whose longer latency gates the
+    // fade-in for 54 ms) and back, each without a click.
+    let there_and_back = vec![(len / 3, latency_id, 0.0), (2 * len / 3, latency_id, 1.0)];
+    let (_, both) = session.run(&layout, 48_000.0, &job(there_and_back, true));
+    for at in [len / 3, 2 * len / 3] {
+        let (step, excess) = click_figures(&both, &[&normal, &low], at - 4_800..at + 9_600);
+        println!("latency switch at {at}: largest step {step:.3}x the steady one, worst band {excess:+.1} dB over the floor");
+        assert!(step <= 1.25, "switch at {at} clicks: step {step:.2}x");
+        assert!(
+            excess <= 10.0,
+            "switch at {at} clicks: {excess:.1} dB broadband"
+        );
+    }
+
     session.run(&layout, 48_000.0, &job(vec![(0, latency_id, 0.0)], true));
     assert!(session.take_restart_request());
     let (latency, _) = session.run(&layout, 48_000.0, &job(vec![], false));

@@ -360,12 +360,12 @@ impl FilterSet {
             .filter(|(_, reaches)| *reaches)
             .map(|&(side, _)| c(self.sides[side].get(output * bins + bin)))
             .sum();
-        let stft = (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g + sides;
+        let processed = (c(self.base.get(i)) + c(self.width_delta.get(i)) * width) * g;
         match self.bass_split {
-            None => plain + stft,
+            None => plain + processed + sides,
             Some(_) => {
                 let (low, high) = self.split_response(bin);
-                plain * low + stft * high
+                plain * low + (processed + sides) * high
             }
         }
     }

@@ -88,13 +88,21 @@ impl Processor {
             return false;
         }
         std::mem::swap(&mut self.engine, &mut standby.engine);
-        // The engine switched to starts from silence: what it held is from long ago.
-        self.engine.reset();
-        standby.fade_out.jump(standby.fade_in.tick());
+        let playing = standby.fade_in.tick();
+        let still_heard = standby.fade_out.tick();
+        if still_heard > 0.0 {
+            // Switched back while it was fading out: it fades back in from where it is.
+            standby.fade_in.jump(still_heard);
+            standby.fade_in_after = 0;
+        } else {
+            // It starts from silence (what it held is from long ago), and its first frames
+            // hold the input's abrupt start: they pass unheard, with its latency.
+            self.engine.reset();
+            standby.fade_in.jump(0.0);
+            standby.fade_in_after = self.engine.latency() + self.engine.layout().frame_len;
+        }
+        standby.fade_out.jump(playing);
         standby.fade_out.set_target(0.0);
-        standby.fade_in.jump(0.0);
-        // Its first frames hold the input's abrupt start: they pass unheard too.
-        standby.fade_in_after = self.engine.latency() + self.engine.layout().frame_len;
         true
     }
 
@@ -170,9 +178,13 @@ impl Processor {
 }
 
 impl Standby {
-    /// Whether a switch is still fading.
+    /// Whether a switch is still running: the old engine fading out, or the new one waiting
+    /// for its latency or fading in.
     fn switching(&self) -> bool {
-        !(self.fade_out.is_settled() && self.fade_in.is_settled())
+        !self.fade_out.is_settled()
+            || self.fade_in_after > 0
+            || !self.fade_in.is_settled()
+            || self.fade_in.target() < 1.0
     }
 
     /// Applies the running switch to one chunk: `output` holds the playing engine's output,
