@@ -14,7 +14,7 @@ pub mod tracking;
 use design::filters::chain::DesignInput;
 use design::model::head::PlantCache;
 use design::worker::{design_checked, DesignJob, DesignWorker};
-use dsp::contract::{Controls, FilterSet, LatencyMode};
+use dsp::contract::{Controls, FilterSet};
 use dsp::engine::Engine;
 use dsp::handover;
 use dsp::processor::Processor;
@@ -148,23 +148,25 @@ impl Plugin for Soundstage {
         let (plant, problem) =
             plants.serving(&self.params.head_choice(), &settings.geometry(outputs));
         self.shared.set_active(outputs, sample_rate);
-        let (first, problem) = match design_checked(&input, plant.as_ref(), None) {
-            Ok(first) => {
-                self.shared.publish(&first);
-                (first.filters, problem)
-            }
-            // No design to play: the input plays, delayed, until one can be made.
-            Err(why) => (FilterSet::plain(input.layout(), outputs), Some(why)),
+        let (engine, design_failed) = engine_for(&input, plant.as_ref(), generation, |first| {
+            self.shared.publish(first)
+        });
+        let other = DesignInput {
+            settings: design::config::settings::Settings {
+                latency: settings.latency.other(),
+                ..settings
+            },
+            ..input
         };
-        if let Some(why) = &problem {
-            self.shared.set_problem(why);
+        let (standby, standby_failed) = engine_for(&other, plant.as_ref(), generation, |_| {});
+        if let Some(why) = design_failed
+            .or(standby_failed)
+            .as_ref()
+            .or(problem.as_ref())
+        {
+            self.shared.set_problem(&why);
         }
-        let mut filters = Box::new(first);
-        filters.generation = generation;
-        let mut engine = Engine::new(filters, sample_rate, settings.controls());
-        engine.settle_controls();
         context.set_latency_samples(engine.latency() as u32);
-        let standby = self.standby_engine(&input, plant.as_ref(), generation);
         let (designer, audio) = handover::channel();
         self.tracker.apply(self.params.tracking());
         let params = self.params.clone();
@@ -290,39 +292,32 @@ impl Drop for Soundstage {
 }
 
 impl Soundstage {
-    /// The engine of the other latency mode than `input`'s, with the filters for it, so
-    /// that a switch of the mode plays at once (see [`Processor::select_latency`]).
-    fn standby_engine(
-        &self,
-        input: &DesignInput,
-        plant: &dyn design::model::plant::Plant,
-        generation: u64,
-    ) -> Engine {
-        let latency = match input.settings.latency {
-            LatencyMode::Normal => LatencyMode::Low,
-            LatencyMode::Low => LatencyMode::Normal,
-        };
-        let other = DesignInput {
-            settings: design::config::settings::Settings {
-                latency,
-                ..input.settings
-            },
-            ..*input
-        };
-        let mut filters = Box::new(design_checked(&other, plant, None).map_or_else(
-            |_| FilterSet::plain(other.layout(), other.outputs),
-            |made| made.filters,
-        ));
-        filters.generation = generation;
-        let mut engine = Engine::new(filters, input.sample_rate, input.settings.controls());
-        engine.settle_controls();
-        engine
-    }
-
     /// The audio-rate controls as the parameters set them now.
     fn controls(&self) -> Controls {
         self.params.settings().controls()
     }
+}
+
+/// An engine playing the design for `input`, which `on_design` sees first; when none can
+/// be made, the input plays delayed (a plain set) until one can, and the error says why.
+fn engine_for(
+    input: &DesignInput,
+    plant: &dyn design::model::plant::Plant,
+    generation: u64,
+    on_design: impl FnOnce(&design::filters::chain::Design),
+) -> (Engine, Option<design::DesignError>) {
+    let (filters, failed) = match design_checked(input, plant, None) {
+        Ok(made) => {
+            on_design(&made);
+            (made.filters, None)
+        }
+        Err(why) => (FilterSet::plain(input.layout(), input.outputs), Some(why)),
+    };
+    let mut filters = Box::new(filters);
+    filters.generation = generation;
+    let mut engine = Engine::new(filters, input.sample_rate, input.settings.controls());
+    engine.settle_controls();
+    (engine, failed)
 }
 
 /// Longest an offline render waits for a design before carrying on with the last one (a

@@ -65,23 +65,34 @@ pub fn apply_set(settings: &mut Settings, assignment: &str) -> Result<(), CliErr
         return Ok(());
     }
     if id.eq_ignore_ascii_case(MODE_ID) {
-        settings.mode = Mode::ALL
-            .into_iter()
-            .find(|m| m.id() == value.to_ascii_lowercase())
-            .ok_or_else(|| bad("expected speakers, headphones or binaural".to_string()))?;
+        settings.mode = choice(&Mode::ALL, Mode::id, value).map_err(bad)?;
         return Ok(());
     }
     if id.eq_ignore_ascii_case(LATENCY_ID) {
-        settings.latency = LatencyMode::ALL
-            .into_iter()
-            .find(|m| m.id() == value.to_ascii_lowercase())
-            .ok_or_else(|| bad("expected normal or low".to_string()))?;
+        settings.latency = choice(&LatencyMode::ALL, LatencyMode::id, value).map_err(bad)?;
         return Ok(());
     }
     Err(CliError::UnknownParam {
         id: id.to_string(),
         known: known_ids(),
     })
+}
+
+/// The value of an enum parameter whose identifier is `value` (any case), or why not: the
+/// identifiers it takes.
+fn choice<T: Copy>(all: &[T], id: fn(T) -> &'static str, value: &str) -> Result<T, String> {
+    let wanted = value.to_ascii_lowercase();
+    all.iter()
+        .copied()
+        .find(|&v| id(v) == wanted)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = all.iter().map(|&v| id(v)).collect();
+            match ids.split_last() {
+                Some((last, [])) => format!("expected {last}"),
+                Some((last, rest)) => format!("expected {} or {last}", rest.join(", ")),
+                None => "takes no value".to_string(),
+            }
+        })
 }
 
 /// The preset named `name` (any case), or an error listing the presets.

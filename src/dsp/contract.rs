@@ -60,6 +60,15 @@ impl LatencyMode {
         }
     }
 
+    /// The mode a switch goes to: the engine of the other mode is kept ready, so that a
+    /// switch plays at once.
+    pub fn other(self) -> LatencyMode {
+        match self {
+            LatencyMode::Normal => LatencyMode::Low,
+            LatencyMode::Low => LatencyMode::Normal,
+        }
+    }
+
     /// How many times shorter this mode's frames are than normal's.
     fn frame_divisor(self) -> usize {
         match self {
