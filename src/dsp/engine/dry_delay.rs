@@ -38,18 +38,21 @@ impl DryDelay {
         }
     }
 
-    /// Reads both taps for a chunk of `left`/`right`, then puts the chunk into the line; with
-    /// `feed` (the plain feed's own signal, only for a line made with a separate feed), the
-    /// feed tap reads that instead, delayed the same.
-    pub fn push(&mut self, left: &[f32], right: &[f32], feed: Option<[&[f32]; 2]>) {
+    /// Reads both taps for a chunk of `left`/`right`, then puts the chunk into the line. A
+    /// line made with a separate feed also takes `feed` (the plain feed's own signal, the low
+    /// band of a bass split) into its second line, and with `tap_feed` the feed tap reads
+    /// that, delayed the same, instead of the input. The second line is written whether it is
+    /// tapped or not, so that it holds the recent past the moment a set that splits plays.
+    pub fn push(&mut self, left: &[f32], right: &[f32], feed: Option<[&[f32]; 2]>, tap_feed: bool) {
         let n = left.len();
         let latency = self.line[0].len();
         let start = self.pos;
         let feed_tap = (start + self.feed_advance) % latency;
-        let feed = feed.filter(|_| !self.feed_line[0].is_empty());
+        let feed = feed.filter(|_| self.has_separate_feed());
+        let tap_feed = tap_feed && feed.is_some();
         for ch in 0..2 {
             ring_read(&self.line[ch], start, &mut self.bypass[ch][..n]);
-            let feed_from = if feed.is_some() {
+            let feed_from = if tap_feed {
                 &self.feed_line[ch]
             } else {
                 &self.line[ch]
@@ -71,6 +74,11 @@ impl DryDelay {
             done += run;
             self.pos = (p + run) % latency;
         }
+    }
+
+    /// Whether the plain feed has a line of its own (see [`Self::new`]).
+    pub fn has_separate_feed(&self) -> bool {
+        !self.feed_line[0].is_empty()
     }
 
     /// Channel `ch` of the bypass tap for the last chunk of `n` samples.
@@ -112,7 +120,7 @@ mod tests {
             let (mut bypass, mut feed) = (Vec::new(), Vec::new());
             for part in input.chunks(chunk) {
                 let right: Vec<f32> = part.iter().map(|v| -v).collect();
-                line.push(part, &right, None);
+                line.push(part, &right, None, false);
                 bypass.extend_from_slice(line.bypass(0, part.len()));
                 feed.extend_from_slice(line.feed(1, part.len()));
             }
@@ -141,7 +149,7 @@ mod tests {
                 let (mut at, mut taps) = (0, Vec::new());
                 for n in sizes {
                     let part = &input[at..at + n];
-                    line.push(part, part, None);
+                    line.push(part, part, None, false);
                     taps.extend(line.bypass(0, n).iter().zip(line.feed(1, n)).map(|(a, b)| (*a, *b)));
                     at += n;
                 }
@@ -161,7 +169,7 @@ mod tests {
         let feed: Vec<f32> = (0..40).map(|i| if i == 5 { 2.0 } else { 0.0 }).collect();
         let (mut bypass, mut fed) = (Vec::new(), Vec::new());
         for (part, f) in input.chunks(4).zip(feed.chunks(4)) {
-            line.push(part, part, Some([f, f]));
+            line.push(part, part, Some([f, f]), true);
             bypass.extend_from_slice(line.bypass(0, part.len()));
             fed.extend_from_slice(line.feed(1, part.len()));
         }
@@ -178,9 +186,9 @@ mod tests {
     #[test]
     fn reset_forgets_what_is_in_the_line() {
         let mut line = DryDelay::new(4, 1, 4, false);
-        line.push(&[1.0; 4], &[1.0; 4], None);
+        line.push(&[1.0; 4], &[1.0; 4], None, false);
         line.reset();
-        line.push(&[0.0; 4], &[0.0; 4], None);
+        line.push(&[0.0; 4], &[0.0; 4], None, false);
         assert!(line
             .bypass(0, 4)
             .iter()

@@ -369,6 +369,11 @@ impl Engine {
             if hz != self.split.corner_hz() {
                 self.split.tune(hz);
             }
+        }
+        // A layout that can split always splits, so that the plain feed's line is ready when
+        // a set that splits arrives after one that does not (a failed design's plain set).
+        let splitting = self.dry.has_separate_feed();
+        if splitting {
             let [[low_l, high_l], [low_r, high_r]] = &mut self.split_bands;
             self.split.run(
                 [left, right],
@@ -377,10 +382,11 @@ impl Engine {
             );
         }
         let band = |ch: usize, b: usize| &self.split_bands[ch][b][..n];
-        let (stft_in, feed) = match split_hz {
-            Some(_) => ([band(0, 1), band(1, 1)], Some([band(0, 0), band(1, 0)])),
-            None => ([left, right], None),
+        let stft_in = match split_hz {
+            Some(_) => [band(0, 1), band(1, 1)],
+            None => [left, right],
         };
+        let feed = splitting.then(|| [band(0, 0), band(1, 0)]);
         self.frame_in[0][pos..pos + n].copy_from_slice(stft_in[0]);
         self.frame_in[1][pos..pos + n].copy_from_slice(stft_in[1]);
         if self.fill == 0 {
@@ -389,7 +395,7 @@ impl Engine {
         } else {
             self.width.advance(n);
         }
-        self.dry.push(left, right, feed);
+        self.dry.push(left, right, feed, split_hz.is_some());
         self.stage.run(
             n,
             &self.overlap,

@@ -211,7 +211,7 @@ mod tests {
         let mut dry = DryDelay::new(layout.latency(), layout.output_delay, layout.hop, false);
         let mut out = Vec::new();
         for part in input.chunks(chunk) {
-            dry.push(part, &vec![0.0; part.len()], None);
+            dry.push(part, &vec![0.0; part.len()], None, false);
             stage.run(part.len(), &wet, 0, &dry, set, None, 0);
             out.extend_from_slice(stage.staged(0, part.len()));
         }
@@ -264,7 +264,7 @@ mod tests {
         let (mut at, mut k) = (0, 0);
         while at < input[0].len() {
             let n = chunks[k % chunks.len()].min(input[0].len() - at);
-            dry.push(&input[0][at..at + n], &input[1][at..at + n], None);
+            dry.push(&input[0][at..at + n], &input[1][at..at + n], None, false);
             stage.run(n, &wet, 0, &dry, set, None, 0);
             for (o, staged) in out.iter_mut().enumerate() {
                 staged.extend_from_slice(stage.staged(o, n));
