@@ -3,7 +3,8 @@
 //! a bare STFT analysis/synthesis of the same frame size and outputs (the
 //! floor of this architecture: two forward FFTs and one inverse per output per hop,
 //! windowing and overlap-add), and the
-//! design time per preset that decides how soon a parameter move is heard.
+//! design time per preset that decides how soon a parameter move is heard, and the render's
+//! output meters.
 //! Run with `cargo bench --bench process`; the summary prints multiples of real time.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -15,6 +16,7 @@ use soundstage::design::model::plant::SphereHead;
 use soundstage::dsp::contract::{FrameLayout, LatencyMode};
 use soundstage::dsp::handover;
 use soundstage::dsp::processor::Processor;
+use soundstage::offline::levels::{LoudnessMeter, TruePeakMeter};
 use soundstage::offline::render::engine_for;
 use soundstage::offline::test_mix::TestMix;
 use std::hint::black_box;
@@ -482,10 +484,38 @@ fn bench_designer_following(c: &mut Criterion) {
     }
 }
 
+/// The render's meters, per second of stereo audio at 48 kHz: the true peak and the
+/// integrated loudness of every output run beside the engine on a render's other core, so
+/// their cost is part of the whole-process speed.
+fn bench_levels(c: &mut Criterion) {
+    let mix = TestMix::generate(SR, SECONDS as f64, 5);
+    let (left, right) = (&mix.left, &mix.right);
+    let len = left.len();
+    let mut group = c.benchmark_group("levels_48k_1s");
+    group.throughput(Throughput::Elements(len as u64));
+    group.bench_function("true_peak_2ch", |b| {
+        b.iter(|| {
+            let mut peaks = [TruePeakMeter::new(), TruePeakMeter::new()];
+            for (meter, channel) in peaks.iter_mut().zip([left, right]) {
+                meter.push(channel);
+            }
+            black_box(peaks.map(TruePeakMeter::finish))
+        })
+    });
+    group.bench_function("loudness_2ch", |b| {
+        b.iter(|| {
+            let mut meter = LoudnessMeter::new(2, SR);
+            meter.push(&[left, right]);
+            black_box(meter.finish())
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     // Plots would need system fonts; the numbers are what matter here.
     config = Criterion::default().without_plots();
-    targets = bench, bench_design, bench_preview, bench_designer_following
+    targets = bench, bench_design, bench_preview, bench_designer_following, bench_levels
 }
 criterion_main!(benches);

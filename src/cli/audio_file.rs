@@ -5,6 +5,7 @@
 //! the new one is complete and on disk.
 
 use super::CliError;
+use crossbeam_channel::{bounded, RecvTimeoutError};
 use hound::{SampleFormat, WavSpec, WavWriter};
 use rand::{RngExt, SeedableRng};
 use soundstage::offline::audio_in::{max_wav_frames, InputError, StereoReader};
@@ -57,6 +58,9 @@ pub fn input_error(path: &Path, outputs: usize, format: OutputFormat, e: InputEr
     }
 }
 
+/// How often a file being written atomically is pushed to disk while it is written.
+const WRITE_BACK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Writes `path` atomically: `write` fills a new temporary file in the same directory
 /// (created exclusively, with an unpredictable name, so nothing planted there is followed),
 /// which is flushed to disk and then renamed into place. On any failure the temporary file
@@ -89,7 +93,25 @@ pub fn write_atomically(
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut temporary = builder.tempfile_in(dir).map_err(io)?;
-    write(temporary.as_file_mut())?;
+    // While `write` runs, a helper pushes what is written so far to disk, so that the
+    // flush before the rename waits for the last part only, not the whole file (a render
+    // computes faster than a disk takes its output). A second handle, because `write`
+    // holds the first; if it cannot be had, the final flush does it all.
+    let written_back = temporary.as_file().try_clone();
+    std::thread::scope(|scope| {
+        let (done, finished) = bounded::<()>(0);
+        if let Ok(file) = written_back {
+            scope.spawn(move || {
+                while finished.recv_timeout(WRITE_BACK_INTERVAL) == Err(RecvTimeoutError::Timeout) {
+                    // A failure shows again in the final flush, which reports it.
+                    let _ = file.sync_data();
+                }
+            });
+        }
+        let wrote = write(temporary.as_file_mut());
+        drop(done);
+        wrote
+    })?;
     temporary.as_file().sync_all().map_err(io)?;
     temporary.persist(path).map_err(|e| io(e.error))?;
     // The rename is on disk once the directory is (where the system lets a directory be

@@ -149,8 +149,7 @@ impl TruePeakMeter {
 
     /// The reading, once every sample has been pushed.
     pub fn finish(mut self) -> f64 {
-        self.held
-            .extend(std::iter::repeat_n(0.0, SKIP_BLOCK + 2 * HALF_TAPS + 1));
+        self.held.extend(std::iter::repeat_n(0.0, WINDOW_LEN));
         self.check_blocks(true);
         self.peak
     }
@@ -162,19 +161,18 @@ impl TruePeakMeter {
             return;
         }
         let reach = HALF_TAPS as isize;
-        let window_len = SKIP_BLOCK + 2 * HALF_TAPS + 1;
         let held_to = self.held_from + self.held.len() as isize;
         while self.start < self.len + reach {
             let end = (self.start + SKIP_BLOCK as isize).min(self.len + reach);
             // window[i] is the sample at start - reach + i.
             let first = self.start - reach;
             if !last
-                && (end < self.start + SKIP_BLOCK as isize || first + window_len as isize > held_to)
+                && (end < self.start + SKIP_BLOCK as isize || first + WINDOW_LEN as isize > held_to)
             {
                 break;
             }
             let offset = (first - self.held_from) as usize;
-            let window = &self.held[offset..offset + window_len];
+            let window = &self.held[offset..offset + WINDOW_LEN];
             self.peak = self.simd.run(CheckBlock {
                 filter: &self.filter,
                 window,
@@ -225,22 +223,39 @@ impl Kernel for CheckBlock<'_> {
 /// Interpolated points of one phase for a block: the block's samples and the one before it.
 const BLOCK_POINTS: usize = SKIP_BLOCK + 1;
 
+/// Lanes of an AVX2 register of `f32`.
+const VECTOR_LANES: usize = 8;
+
+/// A block's points rounded up to whole vectors.
+const GROUPED_POINTS: usize = BLOCK_POINTS.div_ceil(VECTOR_LANES) * VECTOR_LANES;
+
+/// Samples that reach a block's points or its edges' refinement.
+const NEARBY_LEN: usize = SKIP_BLOCK + 2 * HALF_TAPS + 1;
+
+/// Samples a block's interpolation reads: the taps of its points, rounded up to vectors.
+const WINDOW_LEN: usize = GROUPED_POINTS + 2 * HALF_TAPS - 1;
+
 /// The true peak so far after the block of samples `start..end`, from `window` (the samples
 /// from `start - HALF_TAPS` on): points between samples are only worth interpolating where
 /// nearby samples are loud enough for the reconstruction to pass the peak found so far.
 #[inline(always)]
 fn check_block(filter: &Interpolator, window: &[f32], start: isize, end: isize, peak: f64) -> f64 {
-    let nearby = f64::from(abs_max(window));
+    let nearby = f64::from(abs_max(&window[..NEARBY_LEN]));
     if nearby * filter.gain_bound * PARABOLA_BOUND <= peak {
         return peak;
     }
     // between[p][i]: the reconstruction p + 1 quarters after the sample start - 1 + i, each
-    // phase's taps applied across the whole block at once (a loop the compiler vectorizes),
-    // always for a whole block so that the loops have a fixed length.
-    let mut between = [[0.0f32; BLOCK_POINTS]; TRUE_PEAK_OVERSAMPLING - 1];
+    // phase's taps applied across the whole block at once (a loop the compiler vectorizes
+    // and keeps in registers), always for a whole number of vectors so that the loops have
+    // a fixed length and no remainder.
+    let mut between = [[0.0f32; GROUPED_POINTS]; TRUE_PEAK_OVERSAMPLING - 1];
+    let window: &[f32; WINDOW_LEN] = window.try_into().expect("a whole window");
     for (h, points) in filter.phases.iter().zip(&mut between) {
         for (j, &weight) in h.iter().enumerate() {
-            for (point, &x) in points.iter_mut().zip(&window[j..j + BLOCK_POINTS]) {
+            let x: &[f32; GROUPED_POINTS] = window[j..j + GROUPED_POINTS]
+                .try_into()
+                .expect("a whole window");
+            for (point, &x) in points.iter_mut().zip(x) {
                 *point += weight * x;
             }
         }
