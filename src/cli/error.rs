@@ -195,6 +195,15 @@ pub enum CliError {
     /// The head cannot serve the geometry asked for.
     #[error(transparent)]
     Design(#[from] soundstage::design::DesignError),
+    /// The design cannot be exported as asked.
+    #[error(transparent)]
+    Export(#[from] soundstage::design::export::ExportError),
+    /// An export rate outside what Soundstage designs for.
+    #[error("--rate {rate}: Soundstage designs for 8000 to 768000 Hz")]
+    ExportRate {
+        /// The rate given.
+        rate: u32,
+    },
     /// The rendered audio would not fit a WAV file.
     #[error("{path}: {reason}")]
     Encode {

@@ -3,6 +3,7 @@
 mod audio_file;
 mod commands;
 mod error;
+mod export;
 mod plots;
 mod render;
 mod report;
@@ -51,7 +52,7 @@ pub struct Args {
     pub command: Command,
 }
 
-/// Options that choose the settings, shared by `render` and `report`.
+/// Options that choose the settings, shared by `render`, `report` and `export`.
 #[derive(Debug, clap::Args)]
 pub struct SettingsArgs {
     /// Geometry preset to start from, any case (see `soundstage presets`) [default:
@@ -146,6 +147,35 @@ pub enum Command {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Writes the designed filter matrix as FIR taps for a device's DSP: one 32-bit float
+    /// WAV per input (a channel per driver, leftmost first) and filters.json, which names
+    /// each file, the latency, the settings and the predicted separation. In binaural mode
+    /// the inputs are the stereo input's left and right, and the files are the whole
+    /// processing; in speakers and headphone modes they are the upmix's side left, side
+    /// right and centre, and the input's left and right for the bass path.
+    #[command(
+        after_help = "Examples:\n  soundstage export out/filters --set mode=binaural\n  \
+        soundstage export out/bar --preset soundbar --taps 512 --format csv\n  \
+        soundstage export out/dev --sofa head.sofa --rate 44100"
+    )]
+    Export {
+        /// Directory to write into (created if missing).
+        outdir: PathBuf,
+        /// Length of every FIR, for a DSP budget: the design windowed to N taps (at least 16,
+        /// at most the full length, 1025 at 48 kHz) [default: the full length]; the summary
+        /// says how much separation that costs.
+        #[arg(long, value_name = "N")]
+        taps: Option<usize>,
+        /// `csv` also writes one text file per input and driver, one coefficient per line.
+        #[arg(long, value_enum, default_value = "wav")]
+        format: export::ExportFormat,
+        /// The device's sample rate, Hz.
+        #[arg(long, value_name = "HZ", default_value_t = 48_000)]
+        rate: u32,
+        /// Settings.
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
     /// Lists the geometry presets.
     #[command(after_help = "Examples:\n  soundstage presets\n  soundstage presets --json")]
     Presets {
@@ -193,6 +223,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
         Command::Demo { outdir } => commands::demo(&outdir),
         Command::Report { outdir, settings } => report::report(&outdir, &settings),
         Command::Params { json, preset } => commands::params(json, preset.as_deref()),
+        Command::Export {
+            outdir,
+            taps,
+            format,
+            rate,
+            settings,
+        } => export::export(
+            &outdir,
+            &export::ExportOptions {
+                taps,
+                csv: format == export::ExportFormat::Csv,
+                rate,
+            },
+            &settings,
+        ),
         Command::Presets { json } => commands::presets(json),
         Command::Sofa { file, json } => commands::sofa(&file, json),
     }

@@ -11,6 +11,7 @@ pub use error::{DesignError, HeadDamage};
 
 pub mod config;
 pub mod evaluate;
+pub mod export;
 pub mod filters;
 pub mod model;
 pub mod worker;

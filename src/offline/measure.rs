@@ -33,8 +33,9 @@ pub struct UpmixFigures {
 }
 
 /// A filter set that routes the upmix channels straight out (outputs L', R', C), so that the
-/// engine's own upmix (at `layout`'s frame length) can be listened to by itself.
-fn routing_filters(layout: FrameLayout) -> FilterSet {
+/// engine's own upmix (at `layout`'s frame length, taking `centre_share` of the centre per
+/// bin) can be listened to by itself.
+fn routing_filters(layout: FrameLayout, centre_share: Vec<f32>) -> FilterSet {
     let bins = layout.bins();
     let mut set = FilterSet::plain(layout, 3);
     for k in 0..bins {
@@ -50,15 +51,37 @@ fn routing_filters(layout: FrameLayout) -> FilterSet {
         set.sides[1].set(2 * bins + k, -delay);
     }
     set.sides_used = vec![[true, false], [false, false], [false, true]];
-    set.centre_share = vec![1.0; bins];
+    set.centre_share = centre_share;
     set
 }
 
 /// The engine's upmix of `left`/`right` in `mode`'s layout as time signals `[L', R', C]`,
 /// aligned with the input.
 pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64, mode: LatencyMode) -> [Vec<f64>; 3] {
+    let layout = FrameLayout::new(sample_rate, mode);
+    let set = routing_filters(layout, vec![1.0; layout.bins()]);
+    let out = route(set, sample_rate, left, right);
+    std::array::from_fn(|c| out[c].iter().map(|&v| v as f64).collect())
+}
+
+/// The upmix's outputs `[L', R', C]` of `left`/`right` as signals, aligned with the input, as
+/// the engine running `filters` makes them (its frames, its centre share): what the FIRs
+/// `soundstage export` writes in speakers and headphone modes read. The mask acts per bin of
+/// each frame, so these signals are close to what the engine's frames multiply, not exact.
+pub fn upmix_outputs(
+    filters: &FilterSet,
+    sample_rate: f64,
+    left: &[f32],
+    right: &[f32],
+) -> Vec<Vec<f32>> {
+    let set = routing_filters(filters.layout, filters.centre_share.clone());
+    route(set, sample_rate, left, right)
+}
+
+/// `left`/`right` through an engine running the routing set `set`.
+fn route(set: FilterSet, sample_rate: f64, left: &[f32], right: &[f32]) -> Vec<Vec<f32>> {
     let mut engine = Engine::new(
-        Box::new(routing_filters(FrameLayout::new(sample_rate, mode))),
+        Box::new(set),
         sample_rate,
         Controls {
             width: 0.0,
@@ -67,8 +90,7 @@ pub fn upmix(left: &[f32], right: &[f32], sample_rate: f64, mode: LatencyMode) -
             preview: false,
         },
     );
-    let out = stream(&mut engine, left, right, &[512], |_| {});
-    std::array::from_fn(|c| out[c].iter().map(|&v| v as f64).collect())
+    stream(&mut engine, left, right, &[512], |_| {})
 }
 
 /// Mean power of a signal, in double precision.

@@ -65,6 +65,9 @@ pub struct Design {
     pub input: DesignInput,
     /// The plant's name.
     pub plant_name: String,
+    /// Length of the designed FIRs: the layout's [`FrameLayout::design_taps`], or fewer for
+    /// a device (see [`design_shortened`]).
+    pub taps: usize,
 }
 
 impl Design {
@@ -237,6 +240,28 @@ pub fn design(input: &DesignInput, plant: &dyn Plant) -> Design {
 /// previous design's ended (`start`: its [`CtcDesign::log_beta`]), which makes a design
 /// for a nearby pose three times cheaper (a tracked head's designs follow one another).
 pub fn design_from(input: &DesignInput, plant: &dyn Plant, start: Option<&[[f64; 2]]>) -> Design {
+    design_windowed(input, plant, start, FirWindow::new(input.layout()))
+}
+
+/// Designs the whole chain for `input` on `plant` as [`design`] does, with filters of only
+/// `taps` taps (see [`FirWindow::with_taps`]): what a device's DSP with less room than the
+/// engine would run. The engine plays such a set as it plays any other.
+pub fn design_shortened(input: &DesignInput, plant: &dyn Plant, taps: usize) -> Design {
+    design_windowed(
+        input,
+        plant,
+        None,
+        FirWindow::with_taps(input.layout(), taps),
+    )
+}
+
+/// Designs the whole chain, its spectra windowed into FIRs by `window`.
+fn design_windowed(
+    input: &DesignInput,
+    plant: &dyn Plant,
+    start: Option<&[[f64; 2]]>,
+    mut window: FirWindow,
+) -> Design {
     let s = &input.settings;
     let n = input.outputs;
     let layout = input.layout();
@@ -246,10 +271,14 @@ pub fn design_from(input: &DesignInput, plant: &dyn Plant, start: Option<&[[f64;
         .ear_responses(&geometry, &freqs)
         .relative_to(geometry.reference().distance_m);
     let beam_spec = BeamSpec::new(n, s.spacing_m);
-    let plain_share = crossover::plain_share(layout, input.sample_rate, s.bass_crossover_hz);
+    let plain_share = crossover::plain_share(
+        layout,
+        input.sample_rate,
+        s.bass_crossover_hz,
+        window.taps(),
+    );
     let mode = ModeDesign::new(s, &ears, &freqs, &plain_share, start);
     let mut spectra = chain_spectra(input, layout, &freqs, &ears, &beam_spec, &mode);
-    let mut window = FirWindow::new(layout);
     let bins = layout.bins();
     for element in spectra
         .base
@@ -268,6 +297,7 @@ pub fn design_from(input: &DesignInput, plant: &dyn Plant, start: Option<&[[f64;
         beam: beam_spec,
         input: *input,
         plant_name: plant.name(),
+        taps: window.taps(),
     }
 }
 

@@ -122,22 +122,48 @@ pub struct FirWindow {
     inverse: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
     forward: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
     window: Vec<f64>,
+    taps: usize,
+}
+
+/// Shortest FIR a design can be windowed to: a few taps on each side of the bulk delay in
+/// every layout.
+pub const MIN_TAPS: usize = 16;
+
+/// How many of `taps` taps a window of that length keeps before the bulk delay: the share
+/// the layout's full-length window keeps, so that a shorter filter loses both ends alike.
+/// `taps` runs from [`MIN_TAPS`] to [`FrameLayout::design_taps`].
+pub fn taps_before_delay(layout: FrameLayout, taps: usize) -> usize {
+    let full = layout.design_taps();
+    (layout.bulk_delay as f64 * (taps - 1) as f64 / (full - 1) as f64).round() as usize
 }
 
 impl FirWindow {
     /// Plans the transforms and the window for `layout`.
     pub fn new(layout: FrameLayout) -> Self {
+        Self::with_taps(layout, layout.design_taps())
+    }
+
+    /// Plans the transforms and a window of only `taps` taps ([`MIN_TAPS`] up to
+    /// [`FrameLayout::design_taps`]), still peaking at the bulk delay, for a device whose DSP
+    /// has less room than the engine: it starts [`taps_before_delay`] taps before the delay.
+    pub fn with_taps(layout: FrameLayout, taps: usize) -> Self {
+        assert!(
+            (MIN_TAPS..=layout.design_taps()).contains(&taps),
+            "{taps} taps is outside {MIN_TAPS}..={}",
+            layout.design_taps()
+        );
         let mut planner = RealFftPlanner::<f64>::new();
-        let taps = layout.design_taps();
-        let before = layout.bulk_delay as f64;
-        let after = (taps - 1 - layout.bulk_delay) as f64;
+        let kept_before = taps_before_delay(layout, taps);
+        let first = layout.bulk_delay - kept_before;
+        let before = kept_before as f64;
+        let after = (taps - 1 - kept_before) as f64;
         let norm = bessel_i0(KAISER_BETA);
         let window = (0..layout.fft_len)
             .map(|i| {
-                if i >= taps {
+                if i < first || i >= first + taps {
                     0.0
                 } else {
-                    let from_peak = i as f64 - before;
+                    let from_peak = i as f64 - layout.bulk_delay as f64;
                     let r = from_peak / if from_peak < 0.0 { before } else { after };
                     bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / norm
                 }
@@ -148,7 +174,13 @@ impl FirWindow {
             inverse: planner.plan_fft_inverse(layout.fft_len),
             forward: planner.plan_fft_forward(layout.fft_len),
             window,
+            taps,
         }
+    }
+
+    /// The length of the FIRs this window makes.
+    pub fn taps(&self) -> usize {
+        self.taps
     }
 
     /// Replaces `response` (one value per bin) by the response of its windowed FIR.
@@ -174,9 +206,14 @@ impl FirWindow {
 
 /// The plain-input share of the output per bin (1 well below the crossover, 0 above the
 /// transition), as the engine realises it: in the normal layout the step, delayed by the
-/// bulk delay, windowed, and the delay taken out again; in the low one the magnitude of the
-/// time-domain split's low-pass.
-pub fn plain_share(layout: FrameLayout, sample_rate: f64, crossover_hz: f64) -> Vec<f64> {
+/// bulk delay, windowed to `taps` taps (see [`FirWindow::with_taps`]), and the delay taken
+/// out again; in the low one the magnitude of the time-domain split's low-pass.
+pub fn plain_share(
+    layout: FrameLayout,
+    sample_rate: f64,
+    crossover_hz: f64,
+    taps: usize,
+) -> Vec<f64> {
     let freqs = layout.bin_freqs(sample_rate);
     if !in_filters(layout.mode) {
         return freqs
@@ -204,7 +241,7 @@ pub fn plain_share(layout: FrameLayout, sample_rate: f64, crossover_hz: f64) -> 
             }
         })
         .collect();
-    FirWindow::new(layout).apply(&mut response);
+    FirWindow::with_taps(layout, taps).apply(&mut response);
     response
         .iter()
         .zip(&freqs)
@@ -226,7 +263,7 @@ mod tests {
     #[test]
     fn plain_below_processed_above() {
         let layout = FrameLayout::new(48_000.0, LatencyMode::Normal);
-        let share = plain_share(layout, 48_000.0, 120.0);
+        let share = plain_share(layout, 48_000.0, 120.0, layout.design_taps());
         let freqs = layout.bin_freqs(48_000.0);
         for (s, f) in share.iter().zip(&freqs) {
             if *f <= 120.0 {
