@@ -440,3 +440,34 @@ fn what_cannot_be_exported_is_refused_in_one_line() {
         "export writes its files into a directory",
     );
 }
+
+#[test]
+fn a_four_driver_line_exports_a_channel_per_driver_named_in_line_order() {
+    let d = dir();
+    let out = d.path().join("line");
+    assert_success(&soundstage(&[
+        "export",
+        out.to_str().unwrap(),
+        "--preset",
+        "soundbar",
+        "--outputs",
+        "4",
+        "--set",
+        "mode=headphones",
+    ]));
+    let meta = json(&out.join("filters.json"));
+    assert_eq!(
+        meta["outputs"],
+        serde_json::json!(["left", "inner_left", "inner_right", "right"])
+    );
+    assert_eq!(meta["mode"], "headphones");
+    assert!(
+        meta["predicted"]["separation"].is_null(),
+        "headphones cancel nothing"
+    );
+    for input in meta["inputs"].as_array().unwrap() {
+        let (spec, channels) = read_wav(&out.join(input["file"].as_str().unwrap()));
+        assert_eq!(spec.channels, 4);
+        assert!(channels.iter().all(|c| c.len() == 1025));
+    }
+}
