@@ -109,7 +109,7 @@ pub fn export(outdir: &Path, how: &ExportOptions, args: &SettingsArgs) -> Result
             }
         }
     }
-    let predicted = Predicted::new(&input, plant, taps, full_taps, &made);
+    let predicted = Predicted::new(&made, plant);
     let json = filters_json(&FiltersJson {
         settings: &settings,
         args,
@@ -189,35 +189,43 @@ struct Predicted {
 }
 
 impl Predicted {
-    fn new(
-        input: &DesignInput,
-        plant: &dyn Plant,
-        taps: usize,
-        full_taps: usize,
-        made: &Design,
-    ) -> Self {
-        let canceller = (input.settings.mode != Mode::Headphones).then(|| {
-            let alone = DesignInput {
-                settings: Settings {
-                    mode: Mode::Binaural,
-                    ..input.settings
-                },
-                ..*input
-            };
-            let (nominal_db, nearby_worst_db) =
-                separation_figures(&designed(&alone, plant, taps, full_taps), plant);
-            let shortening_cost_db = (taps < full_taps)
-                .then(|| separation_figures(&design(&alone, plant), plant).0 - nominal_db);
-            CancellerFigures {
-                nominal_db,
-                nearby_worst_db,
-                shortening_cost_db,
+    /// The figures of `made` heard through `plant`.
+    fn new(made: &Design, plant: &dyn Plant) -> Self {
+        let input = made.input;
+        let full_taps = input.layout().design_taps();
+        let canceller = match input.settings.mode {
+            Mode::Headphones => None,
+            // A binaural design is the canceller alone.
+            Mode::Binaural => Some(canceller_figures(made, plant, full_taps)),
+            Mode::Speakers => {
+                let alone = DesignInput {
+                    settings: Settings {
+                        mode: Mode::Binaural,
+                        ..input.settings
+                    },
+                    ..input
+                };
+                let c = designed(&alone, plant, made.taps, full_taps);
+                Some(canceller_figures(&c, plant, full_taps))
             }
-        });
+        };
         Self {
             canceller,
             max_gain_db: max_side_filter_gain_db(&made.filters),
         }
+    }
+}
+
+/// The figures of the canceller alone `c`, and what its shortening (if it is shorter than
+/// `full_taps`) cost against the full-length one.
+fn canceller_figures(c: &Design, plant: &dyn Plant, full_taps: usize) -> CancellerFigures {
+    let (nominal_db, nearby_worst_db) = separation_figures(c, plant);
+    let shortening_cost_db = (c.taps < full_taps)
+        .then(|| separation_figures(&design(&c.input, plant), plant).0 - nominal_db);
+    CancellerFigures {
+        nominal_db,
+        nearby_worst_db,
+        shortening_cost_db,
     }
 }
 
