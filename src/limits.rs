@@ -72,3 +72,16 @@ pub const MAX_TRACKED_ANGLE_DEG: f64 = 720.0;
 
 /// Ports a head tracker may be listened for on (the unprivileged ones).
 pub const TRACKER_PORTS: std::ops::RangeInclusive<u16> = 1024..=65535;
+
+/// Driver counts a device measurement may hold: the layouts Soundstage designs for
+/// (2, 3 or 4 drivers, one output each).
+pub const DEVICE_DRIVERS: std::ops::RangeInclusive<u64> = 2..=4;
+
+/// Most listener positions a device measurement may hold: a zone measured on a 1 cm grid
+/// across ±15 cm is under a thousand; the reader keeps every one.
+pub const MAX_DEVICE_POSITIONS: u64 = 1024;
+
+/// Longest response kept from a device measurement, seconds: the direct sound and the
+/// head's and cabinet's own response, with room for a measuring system's latency. A
+/// measurement made in a room should be windowed before it is designed from.
+pub const MAX_DEVICE_IR_SECONDS: f64 = 0.05;

@@ -10,8 +10,9 @@ use common::peak_heap;
 use common::sofa::{self, Extras, Head, SOFA_TAPS};
 use nice_plug::plugin::{ParamValue, PluginState};
 use proptest::prelude::*;
+use soundstage::design::model::device::MeasuredDevice;
 use soundstage::design::model::head::{HeadChoice, PlantCache};
-use soundstage::design::model::sofa::{parse, SofaError};
+use soundstage::design::model::sofa::{parse, parse_any, SofaError, SofaSet};
 use soundstage::offline::audio_in::decode_stereo;
 use soundstage::params::migrate_state;
 use std::sync::OnceLock;
@@ -206,6 +207,60 @@ proptest! {
             bytes.truncate(cut.index(bytes.len()));
         }
         let _refused_or_read = parse_within_bounds(bytes)?;
+    }
+}
+
+/// A valid device measurement (SingleRoomMIMOSRIR: 3 drivers, 3 listener positions, 512
+/// taps), written once.
+fn valid_device() -> &'static Vec<u8> {
+    static FILE: OnceLock<Vec<u8>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.sofa");
+        let pose = |offset: f64, yaw: f64| sofa::Pose {
+            offset,
+            distance: 0.6,
+            yaw,
+        };
+        let device = sofa::Device {
+            head: Head::Sphere,
+            drivers: 3,
+            spacing: 0.12,
+            poses: vec![pose(0.0, 0.0), pose(0.05, 0.0), pose(-0.05, 10.0)],
+            file: sofa::DeviceFile::Mimo,
+        };
+        sofa::write_device(&path, "valid", &device, sofa::DeviceFaults::default());
+        std::fs::read(&path).unwrap()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 4, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_device_files_are_refused_or_read_never_panic(
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 0..8),
+        cut in prop::option::of(any::<prop::sample::Index>()),
+    ) {
+        let mut bytes = valid_device().clone();
+        for (index, bit) in &flips {
+            let i = index.index(bytes.len());
+            bytes[i] ^= 1 << bit;
+        }
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let start = Instant::now();
+        let (outcome, heap) = peak_heap(|| {
+            std::panic::catch_unwind(|| {
+                if let Ok(SofaSet::Device(set)) = parse_any(bytes, "mutated") {
+                    MeasuredDevice::new(&set);
+                }
+            })
+        });
+        prop_assert!(outcome.is_ok(), "the device reader or its plant panicked");
+        prop_assert!(heap <= SOFA_HEAP_BOUND, "held {heap} bytes of heap");
+        prop_assert!(start.elapsed() <= TIME_BOUND, "took {:?}", start.elapsed());
     }
 }
 

@@ -8,8 +8,11 @@ use soundstage::design::config::presets::{self, DEFAULT_PRESET};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::metrics::{self, standard_perturbations};
 use soundstage::design::filters::chain::{design, DesignInput};
+use soundstage::design::model::device::{MeasuredDevice, MAX_POSE_GAP_M, MAX_YAW_GAP_DEG};
 use soundstage::design::model::measured::{to_right, MeasuredHead};
 use soundstage::design::model::plant::{Plant, SphereHead};
+use soundstage::design::model::sofa::{HrirSet, SofaSet};
+use soundstage::design::model::sofa_device::DeviceSet;
 use soundstage::offline::levels::{dbfs, true_peak};
 use soundstage::offline::measure;
 use soundstage::offline::render::{engine_for, stream};
@@ -325,11 +328,97 @@ pub fn presets(json: bool) -> Result<(), CliError> {
 
 /// `soundstage sofa`.
 pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
-    let set = soundstage::design::model::sofa::read(file).map_err(|source| CliError::Sofa {
+    let set = soundstage::design::model::sofa::read_any(file).map_err(|source| CliError::Sofa {
         path: file.to_path_buf(),
         source,
     })?;
-    let head = MeasuredHead::new(&set);
+    match set {
+        SofaSet::Head(set) => describe_head(file, &set, json),
+        SofaSet::Device(set) => describe_device(file, &set, json),
+    }
+}
+
+/// `soundstage sofa` for a measured device: its drivers, listeners and normalisation.
+fn describe_device(file: &Path, set: &DeviceSet, json: bool) -> Result<(), CliError> {
+    let device = MeasuredDevice::new(set);
+    let (gain_db, shift_s) = device.normalisation();
+    if json {
+        let listeners: Vec<serde_json::Value> = set
+            .listeners
+            .iter()
+            .map(|l| {
+                serde_json::json!({
+                    "offset_m": l.offset_m, "distance_m": l.distance_m, "yaw_deg": l.yaw_deg,
+                    "left": l.irs[0], "right": l.irs[1],
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "kind": "device",
+            "convention": set.convention.attribute(),
+            "name": set.name,
+            "sample_rate": set.sample_rate,
+            "taps": set.taps,
+            "drivers": set.drivers(),
+            "spacing_m": set.spacing_m,
+            "emitters_from_left": set.emitters.iter().map(|e| e + 1).collect::<Vec<_>>(),
+            "driver_x_m": set.driver_x_m,
+            "listeners": listeners,
+            "nominal_listener": set.nominal + 1,
+            "normalisation": {"gain_db": gain_db, "delay_removed_s": shift_s},
+        });
+        say!(
+            "{}",
+            serde_json::to_string(&value).expect("JSON values serialise")
+        );
+        return Ok(());
+    }
+    let emitters: Vec<String> = set.emitters.iter().map(|e| (e + 1).to_string()).collect();
+    say!(
+        "{}: \"{}\", a device measured at a head ({})",
+        file.display(),
+        set.name,
+        set.convention
+    );
+    say!(
+        "  {} Hz, {} taps; {} drivers {:.1} cm apart (the file's emitters {} from the listener's left)",
+        set.sample_rate,
+        set.taps,
+        set.drivers(),
+        set.spacing_m * 100.0,
+        emitters.join(", ")
+    );
+    say!("  {} listener positions:", set.listeners.len());
+    for (i, l) in set.listeners.iter().enumerate() {
+        let nominal = if i == set.nominal {
+            " (designed for by default)"
+        } else {
+            ""
+        };
+        say!(
+            "    {}: offset {:+.1} cm, distance {:.2} m, yaw {:+.1}°{nominal}",
+            i + 1,
+            l.offset_m * 100.0,
+            l.distance_m,
+            l.yaw_deg
+        );
+    }
+    say!(
+        "  made absolute: gain {gain_db:+.1} dB, {:.2} ms of the measuring system's delay taken out",
+        shift_s * 1e3
+    );
+    say!(
+        "  between measured positions: the nearest one, each path moved by its change in length \
+         (designs within {:.0} cm and {:.0}° of one)",
+        MAX_POSE_GAP_M * 100.0,
+        MAX_YAW_GAP_DEG
+    );
+    Ok(())
+}
+
+/// `soundstage sofa` for a measured head: its rate, radius and horizontal directions.
+fn describe_head(file: &Path, set: &HrirSet, json: bool) -> Result<(), CliError> {
+    let head = MeasuredHead::new(set);
     let kept = head.azimuths();
     let front: Vec<f64> = kept.iter().map(|a| to_right(*a)).collect();
     if json {
@@ -345,6 +434,7 @@ pub fn sofa(file: &Path, json: bool) -> Result<(), CliError> {
             })
             .collect();
         let value = serde_json::json!({
+            "kind": "head",
             "name": set.name,
             "sample_rate": set.sample_rate,
             "radius_m": set.radius_m,

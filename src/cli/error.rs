@@ -192,6 +192,14 @@ pub enum CliError {
         /// The limit.
         limit: u64,
     },
+    /// A device measurement whose geometry no parameter can hold.
+    #[error("{path}: {reason}")]
+    DeviceGeometry {
+        /// The file.
+        path: PathBuf,
+        /// What is out of range, with the numbers.
+        reason: String,
+    },
     /// The head cannot serve the geometry asked for.
     #[error(transparent)]
     Design(#[from] soundstage::design::DesignError),

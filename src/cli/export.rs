@@ -3,7 +3,7 @@
 //! each file is and what the design predicts.
 
 use super::audio_file::{write_float, write_text};
-use super::settings::{describe, from_args, origin, plant_from};
+use super::settings::{describe, origin, target_from, Target};
 use super::{say, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::metrics::{
@@ -78,7 +78,11 @@ pub fn export(outdir: &Path, how: &ExportOptions, args: &SettingsArgs) -> Result
     if !SAMPLE_RATES_HZ.contains(&f64::from(how.rate)) {
         return Err(CliError::ExportRate { rate: how.rate });
     }
-    let (settings, outputs) = from_args(args)?;
+    let Target {
+        settings,
+        outputs,
+        plant: head,
+    } = target_from(args)?;
     let input = DesignInput {
         settings,
         outputs,
@@ -88,7 +92,6 @@ pub fn export(outdir: &Path, how: &ExportOptions, args: &SettingsArgs) -> Result
     let full_taps = layout.design_taps();
     let taps = how.taps.unwrap_or(full_taps);
     export::check(layout, taps)?;
-    let head = plant_from(args, &settings, outputs)?;
     let plant = head.as_ref();
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
         path: outdir.to_path_buf(),

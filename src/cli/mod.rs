@@ -68,8 +68,10 @@ pub struct SettingsArgs {
     /// sees them) first: 2 (L, R), 3 (L, C, R) or 4 [default: the preset's].
     #[arg(long, value_name = "2|3|4", value_parser = clap::value_parser!(u16).range(2..=4))]
     pub outputs: Option<u16>,
-    /// Design for (and, in the report, listen through) the measured head of this SOFA file
-    /// (SimpleFreeFieldHRIR) instead of the built-in sphere.
+    /// Design for (and, in the report, listen through) this SOFA file instead of the
+    /// built-in sphere: a measured head (SimpleFreeFieldHRIR), or a device measured at a head
+    /// (SingleRoomMIMOSRIR, MultiSpeakerBRIR), whose drivers, spacing and nominal listener
+    /// then replace the preset's (a `--set` or `--outputs` that contradicts the file is refused).
     #[arg(long, value_name = "PATH")]
     pub sofa: Option<PathBuf>,
 }
@@ -183,13 +185,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Reads a SOFA file as the plugin would and tells what it holds: the set's name, rate,
-    /// measurement radius and the horizontal-plane directions it can design for.
+    /// Reads a SOFA file as the plugin would and tells what it holds: for a head, the set's
+    /// name, rate, measurement radius and the horizontal-plane directions it can design for;
+    /// for a device, its convention, drivers (in the listener's order) and listener positions.
     #[command(
         after_help = "Examples:\n  soundstage sofa head.sofa\n  soundstage sofa head.sofa --json"
     )]
     Sofa {
-        /// The SOFA file (SimpleFreeFieldHRIR).
+        /// The SOFA file: a head (SimpleFreeFieldHRIR) or a device measured at a head
+        /// (SingleRoomMIMOSRIR, MultiSpeakerBRIR).
         file: PathBuf,
         /// Machine-readable output, with the horizontal-plane impulse responses.
         #[arg(long)]

@@ -6,7 +6,7 @@ use super::audio_file::{
     WavEncoder, Written,
 };
 use super::commands::progress_bar;
-use super::settings::{describe, from_args, origin, plant_from};
+use super::settings::{describe, origin, target_from, Target};
 use super::{say, write_line, CliError, SettingsArgs};
 use crossbeam_channel::bounded;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -438,9 +438,12 @@ fn render_one(
 ) -> Result<Vec<String>, CliError> {
     let (input, output) = (job.input, job.output);
     check_output(input, output)?;
-    let (settings, outputs) = from_args(args)?;
+    let Target {
+        settings,
+        outputs,
+        plant,
+    } = target_from(args)?;
     let track = job.poses.map(read_poses).transpose()?;
-    let plant = plant_from(args, &settings, outputs)?;
     let reader = open_stereo(input, outputs, job.format)?;
     let (sample_rate, read_as) = (reader.sample_rate, reader.read_as.clone());
     let nyquist = f64::from(sample_rate) / 2.0;

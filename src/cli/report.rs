@@ -2,7 +2,7 @@
 //! `metrics.json` and PNG plots.
 
 use super::audio_file::write_text;
-use super::settings::{describe, from_args, origin, plant_from};
+use super::settings::{describe, origin, target_from, Target};
 use super::{plots, say, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
@@ -26,8 +26,11 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
             command: "report",
         });
     }
-    let (settings, outputs) = from_args(args)?;
-    let head = plant_from(args, &settings, outputs)?;
+    let Target {
+        settings,
+        outputs,
+        plant: head,
+    } = target_from(args)?;
     std::fs::create_dir_all(outdir).map_err(|source| CliError::Write {
         path: outdir.to_path_buf(),
         source,
@@ -167,7 +170,7 @@ fn print_summary(m: &Metrics, analysis: &Analysis) -> Result<(), CliError> {
     if let Some(h) = &m.measured_head {
         let (a, b) = (h.matched, h.sphere_design);
         say!(
-            "on the measured head: designed for it {:.1} dB (±5 cm {:.1} / {:.1}), designed for the sphere {:.1} dB (±5 cm {:.1} / {:.1})",
+            "through the measured plant: designed for it {:.1} dB (±5 cm {:.1} / {:.1}), designed for the sphere {:.1} dB (±5 cm {:.1} / {:.1})",
             a.nominal_db, a.plus_5cm_db, a.minus_5cm_db, b.nominal_db, b.plus_5cm_db, b.minus_5cm_db
         );
     }

@@ -3,8 +3,10 @@
 use super::{CliError, SettingsArgs};
 use soundstage::design::config::presets;
 use soundstage::design::config::settings::{Mode, Settings};
+use soundstage::design::model::device::MeasuredDevice;
 use soundstage::design::model::measured::MeasuredHead;
 use soundstage::design::model::plant::{Plant, SphereHead};
+use soundstage::design::model::sofa::{read_any, SofaSet};
 use soundstage::dsp::contract::LatencyMode;
 use soundstage::params::{
     parse_number, units_like, BOOL_PARAMS, FLOAT_PARAMS, LATENCY_ID, MODE_ID,
@@ -158,26 +160,96 @@ pub fn origin(args: &SettingsArgs) -> String {
     parts.join(", ")
 }
 
-/// The head the arguments ask to design for: the SOFA file's measured head, or the sphere;
-/// checked against the geometry of `settings` with `outputs` drivers.
-pub fn plant_from(
+/// What a command designs for: the settings, the number of drivers and the plant.
+pub struct Target {
+    /// The settings, with a measured device's geometry where the file gives it.
+    pub settings: Settings,
+    /// The number of drivers, one output each.
+    pub outputs: usize,
+    /// The measured head or device of `--sofa`, or the sphere.
+    pub plant: Arc<dyn Plant>,
+}
+
+/// The geometry parameters a device measurement gives, unless `--set` gives them.
+const DEVICE_GEOMETRY_IDS: [&str; 4] = ["spacing", "dist", "offset", "yaw"];
+
+/// Whether the arguments `--set` parameter `id`.
+fn is_set(args: &SettingsArgs, id: &str) -> bool {
+    args.sets.iter().any(|s| {
+        s.split_once('=')
+            .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(id))
+    })
+}
+
+/// Takes the driver count, spacing and nominal listener from a measured device, except what
+/// the arguments give themselves (which the device's check then holds to the file).
+fn adopt_device(
     args: &SettingsArgs,
-    settings: &Settings,
-    outputs: usize,
-) -> Result<Arc<dyn Plant>, CliError> {
-    let plant: Arc<dyn Plant> = match &args.sofa {
-        Some(path) => {
-            let set =
-                soundstage::design::model::sofa::read(path).map_err(|source| CliError::Sofa {
-                    path: path.clone(),
-                    source,
-                })?;
-            Arc::new(MeasuredHead::new(&set))
+    path: &std::path::Path,
+    device: &MeasuredDevice,
+    target: &mut Target,
+) -> Result<(), CliError> {
+    let measured = device.geometry();
+    if args.outputs.is_none() {
+        target.outputs = measured.drivers;
+    }
+    let s = &mut target.settings;
+    for id in DEVICE_GEOMETRY_IDS.iter().filter(|id| !is_set(args, id)) {
+        match *id {
+            "spacing" => s.spacing_m = measured.spacing_m,
+            "dist" => s.distance_m = measured.distance_m,
+            "offset" => s.offset_m = measured.offset_m,
+            _ => s.yaw_deg = measured.yaw_deg,
         }
-        None => Arc::new(SphereHead::default()),
+    }
+    for spec in FLOAT_PARAMS
+        .iter()
+        .filter(|p| DEVICE_GEOMETRY_IDS.contains(&p.id))
+    {
+        let value = (spec.read)(s);
+        if !(f64::from(spec.min)..=f64::from(spec.max)).contains(&value) {
+            return Err(CliError::DeviceGeometry {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "the device measurement puts the {} at {}, outside the {} to {} it takes",
+                    spec.name.to_lowercase(),
+                    spec.format(value as f32),
+                    spec.format(spec.min),
+                    spec.format(spec.max)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The settings, driver count and plant the arguments ask to design for: a SOFA file's
+/// measured head or measured device (whose geometry the settings then take), or the sphere;
+/// checked against the geometry.
+pub fn target_from(args: &SettingsArgs) -> Result<Target, CliError> {
+    let (settings, outputs) = from_args(args)?;
+    let mut target = Target {
+        settings,
+        outputs,
+        plant: Arc::new(SphereHead::default()),
     };
-    plant
-        .check(&settings.geometry(outputs))
+    if let Some(path) = &args.sofa {
+        let set = read_any(path).map_err(|source| CliError::Sofa {
+            path: path.clone(),
+            source,
+        })?;
+        target.plant = match set {
+            SofaSet::Head(set) => Arc::new(MeasuredHead::new(&set)),
+            SofaSet::Device(set) => {
+                let device = MeasuredDevice::new(&set);
+                adopt_device(args, path, &device, &mut target)?;
+                Arc::new(device)
+            }
+        };
+    }
+    target
+        .plant
+        .check(&target.settings.geometry(target.outputs))
         .map_err(CliError::Design)?;
-    Ok(plant)
+    Ok(target)
 }

@@ -1,6 +1,7 @@
 //! Why a design could not be made: typed, so that callers can tell the reasons apart, and
 //! worded for the user, so that the plugin, the editor and the CLI show the same sentence.
 
+use crate::design::model::device::DeviceMismatch;
 use crate::design::model::measured::CoverageError;
 
 /// Why the designer made no filters (the last good filters keep playing).
@@ -9,6 +10,9 @@ pub enum DesignError {
     /// The measured head does not cover a direction the drivers need.
     #[error(transparent)]
     Coverage(#[from] CoverageError),
+    /// The measured device does not match the layout or pose asked for.
+    #[error(transparent)]
+    Device(#[from] DeviceMismatch),
     /// The measured head stored in the session cannot be read back.
     #[error("the stored measured head is damaged ({0})")]
     DamagedHead(#[from] HeadDamage),

@@ -264,8 +264,8 @@ impl Metrics {
             upmix: engine.upmix,
             canceller: CancellerFigures::new(analysis, &settings, outputs, plant),
             measured_head: measured.map(|(matched, sphere)| MeasuredHeadFigures {
-                what: "canceller alone, heard through the measured head: designed for it, and \
-                       designed for the built-in sphere",
+                what: "canceller alone, heard through the measured head or device: designed \
+                       for it, and designed for the built-in sphere",
                 matched: ListenerFigures::new(matched),
                 sphere_design: ListenerFigures::new(sphere),
             }),

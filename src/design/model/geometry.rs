@@ -72,6 +72,17 @@ impl Geometry {
         (side - self.yaw_deg).to_radians()
     }
 
+    /// Where ear `ear` (0 left) is, in the array's coordinates: on the default head's
+    /// surface at [`EAR_AZIMUTH_DEG`] from the nose as the pose turns it.
+    pub fn ear_position(&self, ear: usize) -> (f64, f64) {
+        let head = self.head_centre();
+        let side = self.ear_azimuth(ear);
+        (
+            head.0 + DEFAULT_HEAD_RADIUS_M * side.sin(),
+            head.1 - DEFAULT_HEAD_RADIUS_M * side.cos(),
+        )
+    }
+
     /// The reference path every design is normalised to: from the array centre to the head
     /// centre of this (design) geometry.
     pub fn reference(&self) -> Reference {

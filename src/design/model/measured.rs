@@ -19,7 +19,7 @@
 //! radius, including the parallax that makes close sources louder at the near ear. Above 95 % of the set's Nyquist frequency it fades to nothing, so a
 //! session at a higher rate than the set hears it band-limited rather than aliased.
 
-use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M};
+use crate::design::model::geometry::Geometry;
 use crate::design::model::plant::{EarResponses, Plant};
 use crate::design::model::sofa::{HrirSet, Measurement};
 use crate::design::DesignError;
@@ -122,6 +122,75 @@ fn broadband_delay(spectrum: &[C64], df: f64) -> f64 {
     -(sxy / sxx.max(1e-30)) / (2.0 * PI)
 }
 
+/// The analysis the measured plants share: each response on an FFT grid, split into its
+/// broadband delay and what remains once that delay is taken out.
+pub(crate) struct ResponseAnalysis {
+    fft: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    /// Length of the FFT the responses are analysed with.
+    pub(crate) grid_len: usize,
+    /// Spacing of its bins, Hz.
+    pub(crate) df: f64,
+}
+
+impl ResponseAnalysis {
+    /// An analysis for responses of up to `longest` taps at `sample_rate`.
+    pub(crate) fn new(longest: usize, sample_rate: f64) -> Self {
+        let grid_len = (2 * longest).next_power_of_two().max(MIN_GRID_LEN);
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(grid_len);
+        Self {
+            fft,
+            grid_len,
+            df: sample_rate / grid_len as f64,
+        }
+    }
+
+    /// The broadband delay of `ir`, seconds, and its spectrum with that delay taken out.
+    pub(crate) fn align(&self, ir: &[f32]) -> (f64, Vec<C64>) {
+        let mut time = vec![0.0; self.grid_len];
+        for (t, v) in time.iter_mut().zip(ir) {
+            *t = *v as f64;
+        }
+        let mut spectrum = self.fft.make_output_vec();
+        self.fft
+            .process(&mut time, &mut spectrum)
+            .expect("buffers sized by the plan");
+        let delay = broadband_delay(&spectrum, self.df);
+        for (k, v) in spectrum.iter_mut().enumerate() {
+            *v *= C64::from_polar(1.0, 2.0 * PI * k as f64 * self.df * delay);
+        }
+        (delay, spectrum)
+    }
+
+    /// The bins of [`LEVEL_BAND_HZ`], where a head is transparent.
+    pub(crate) fn level_bins(&self) -> std::ops::RangeInclusive<usize> {
+        (LEVEL_BAND_HZ.0 / self.df).ceil() as usize..=(LEVEL_BAND_HZ.1 / self.df).floor() as usize
+    }
+}
+
+/// How much of a response at `freq_hz` is kept at `sample_rate`: all of it below 95 % of
+/// Nyquist, fading to nothing at Nyquist (no aliasing at higher session rates).
+pub(crate) fn band_fade(freq_hz: f64, sample_rate: f64) -> f64 {
+    let nyquist = sample_rate / 2.0;
+    if freq_hz >= nyquist {
+        0.0
+    } else {
+        1.0 - crate::design::filters::bands::log_step(freq_hz, 0.95 * nyquist, nyquist)
+    }
+}
+
+/// Where `freq_hz` falls on a `grid_len` analysis grid at `sample_rate`: the bin below it
+/// and the fraction of the way to the next.
+pub(crate) fn grid_point(freq_hz: f64, grid_len: usize, sample_rate: f64) -> (usize, f64) {
+    let pos = freq_hz * grid_len as f64 / sample_rate;
+    let k = (pos.floor() as usize).min(grid_len / 2 - 1);
+    (k, pos - k as f64)
+}
+
+/// An analysed spectrum at a [`grid_point`], interpolated linearly.
+pub(crate) fn at_grid_point(spectrum: &[C64], (k, t): (usize, f64)) -> C64 {
+    spectrum[k] * (1.0 - t) + spectrum[k + 1] * t
+}
+
 impl MeasuredHead {
     /// Analyses a set (off the audio thread: a few milliseconds for a 5° ring).
     pub fn new(set: &HrirSet) -> Self {
@@ -131,24 +200,9 @@ impl MeasuredHead {
             .flat_map(|m| m.irs.iter().map(Vec::len))
             .max()
             .unwrap_or(0);
-        let grid_len = (2 * longest).next_power_of_two().max(MIN_GRID_LEN);
-        let mut planner = RealFftPlanner::<f64>::new();
-        let fft = planner.plan_fft_forward(grid_len);
-        let df = set.sample_rate / grid_len as f64;
-        let analyse = |ir: &[f32]| {
-            let mut time = vec![0.0; grid_len];
-            for (t, v) in time.iter_mut().zip(ir) {
-                *t = *v as f64;
-            }
-            let mut spectrum = fft.make_output_vec();
-            fft.process(&mut time, &mut spectrum)
-                .expect("buffers sized by the plan");
-            let delay = broadband_delay(&spectrum, df);
-            for (k, v) in spectrum.iter_mut().enumerate() {
-                *v *= C64::from_polar(1.0, 2.0 * PI * k as f64 * df * delay);
-            }
-            (delay, spectrum)
-        };
+        let analysis = ResponseAnalysis::new(longest, set.sample_rate);
+        let grid_len = analysis.grid_len;
+        let analyse = |ir: &[f32]| analysis.align(ir);
         let mut directions: Vec<Direction> = set
             .measurements
             .iter()
@@ -165,14 +219,11 @@ impl MeasuredHead {
             .collect();
         directions.sort_by(|a, b| a.azimuth_deg.total_cmp(&b.azimuth_deg));
         directions.dedup_by(|a, b| (a.azimuth_deg - b.azimuth_deg).abs() < 1e-9);
-        let (lo, hi) = (
-            (LEVEL_BAND_HZ.0 / df).ceil() as usize,
-            (LEVEL_BAND_HZ.1 / df).floor() as usize,
-        );
+        let band = analysis.level_bins();
         let (sum, count) = directions
             .iter()
             .flat_map(|d| d.aligned.iter())
-            .flat_map(|s| s[lo..=hi].iter())
+            .flat_map(|s| s[band.clone()].iter())
             .fold((0.0, 0usize), |(s, c), v| (s + v.norm(), c + 1));
         let gain = if sum > 0.0 { count as f64 / sum } else { 1.0 };
         let mut head = Self {
@@ -255,11 +306,7 @@ impl MeasuredHead {
         let head = geometry.head_centre();
         // The listener faces −y, turned by the pose's yaw; +x is their right; ears at ±100°
         // from the nose.
-        let side = geometry.ear_azimuth(ear);
-        let ear_at = (
-            head.0 + DEFAULT_HEAD_RADIUS_M * side.sin(),
-            head.1 - DEFAULT_HEAD_RADIUS_M * side.cos(),
-        );
+        let ear_at = geometry.ear_position(ear);
         let to_source = (source.0 - ear_at.0, source.1 - ear_at.1);
         let distance = to_source.0.hypot(to_source.1);
         let u = (to_source.0 / distance, to_source.1 / distance);
@@ -282,19 +329,12 @@ impl MeasuredHead {
     /// The interpolated response between directions `a` and `b` (weight `w` of `b`) in the
     /// set's own terms: its level and its time, no distance or level correction.
     fn interpolated(&self, (a, b, w): (usize, usize, f64), ear: usize, freq_hz: f64) -> C64 {
-        let nyquist = self.sample_rate / 2.0;
-        let fade = if freq_hz >= nyquist {
-            0.0
-        } else {
-            1.0 - crate::design::filters::bands::log_step(freq_hz, 0.95 * nyquist, nyquist)
-        };
+        let fade = band_fade(freq_hz, self.sample_rate);
         if fade == 0.0 {
             return C64::new(0.0, 0.0);
         }
-        let pos = freq_hz * self.grid_len as f64 / self.sample_rate;
-        let k = (pos.floor() as usize).min(self.grid_len / 2 - 1);
-        let t = pos - k as f64;
-        let lookup = |d: &Direction| d.aligned[ear][k] * (1.0 - t) + d.aligned[ear][k + 1] * t;
+        let point = grid_point(freq_hz, self.grid_len, self.sample_rate);
+        let lookup = |d: &Direction| at_grid_point(&d.aligned[ear], point);
         let (va, vb) = (lookup(&self.directions[a]), lookup(&self.directions[b]));
         let magnitude = (1.0 - w) * va.norm() + w * vb.norm();
         let phase = (va * (1.0 - w) + vb * w).arg();

@@ -5,6 +5,7 @@
 //! can get wrong becomes a [`SofaError`] that says what, so that the CLI and the editor can
 //! tell the user in one line, and nothing half-read is ever used.
 
+use crate::design::model::sofa_device::{self, DeviceConvention, DeviceSet};
 use crate::limits::{
     MAX_HORIZONTAL_DIRECTIONS, MAX_IR_SECONDS, MAX_SOFA_CHUNK_BYTES, MAX_SOFA_DECODE_BYTES,
     MAX_SOFA_FILE_BYTES, MAX_SOFA_MEASUREMENTS, MAX_SOFA_TAPS, MAX_SOFA_VARIABLE_VALUES,
@@ -41,8 +42,14 @@ pub enum SofaError {
     #[error("it is HDF5 but not SOFA (no Conventions = \"SOFA\" attribute)")]
     NotSofa,
     /// Another SOFA convention.
-    #[error("its convention is {0:?}; Soundstage reads SimpleFreeFieldHRIR")]
+    #[error("its convention is {0:?}; Soundstage reads SimpleFreeFieldHRIR (a head), SingleRoomMIMOSRIR or MultiSpeakerBRIR (a device)")]
     Convention(String),
+    /// A device measurement where a head is needed.
+    #[error("it measures a device ({0}); a head is needed here (SimpleFreeFieldHRIR)")]
+    NotAHead(String),
+    /// A device whose drivers or listener positions Soundstage cannot lay out.
+    #[error("{0}")]
+    Layout(String),
     /// A required variable is absent.
     #[error("the variable {0} is missing")]
     Missing(&'static str),
@@ -123,14 +130,14 @@ pub struct Measurement {
     pub irs: [Vec<f32>; 2],
 }
 
-fn attr(attrs: &HashMap<String, AttrValue>, name: &str) -> Option<String> {
+pub(crate) fn attr(attrs: &HashMap<String, AttrValue>, name: &str) -> Option<String> {
     attrs
         .get(name)
         .and_then(AttrValue::as_str)
         .map(str::to_owned)
 }
 
-fn corrupt(e: hdf5_pure::Error) -> SofaError {
+pub(crate) fn corrupt(e: hdf5_pure::Error) -> SofaError {
     match e {
         hdf5_pure::Error::Io(io) => SofaError::Read(io),
         hdf5_pure::Error::Format(hdf5_pure::FormatError::SignatureNotFound) => SofaError::NotHdf5,
@@ -141,7 +148,7 @@ fn corrupt(e: hdf5_pure::Error) -> SofaError {
 /// A dataset, or why not: also refused, before anything is read, when its elements are not
 /// numbers of at most 8 bytes or a chunk of it decodes to more than [`MAX_SOFA_CHUNK_BYTES`]
 /// (the reader decodes whole chunks, so a chunk is what one read can cost).
-fn dataset(file: &File, name: &'static str) -> Result<Dataset, SofaError> {
+pub(crate) fn dataset(file: &File, name: &'static str) -> Result<Dataset, SofaError> {
     let ds = file.dataset(name).map_err(|e| match e {
         hdf5_pure::Error::Format(hdf5_pure::FormatError::PathNotFound(_))
         | hdf5_pure::Error::NotADataset(_) => SofaError::Missing(name),
@@ -172,7 +179,11 @@ fn dataset(file: &File, name: &'static str) -> Result<Dataset, SofaError> {
 }
 
 /// The number of values `shape` declares, if it is at most `limit`.
-fn declared_values(name: &'static str, shape: &[u64], limit: u64) -> Result<u64, SofaError> {
+pub(crate) fn declared_values(
+    name: &'static str,
+    shape: &[u64],
+    limit: u64,
+) -> Result<u64, SofaError> {
     let count = shape
         .iter()
         .try_fold(1u64, |n, d| n.checked_mul(*d))
@@ -186,7 +197,7 @@ fn declared_values(name: &'static str, shape: &[u64], limit: u64) -> Result<u64,
 
 /// A small variable's shape and values (C order), or why not: its declared size is checked
 /// against [`MAX_SOFA_VARIABLE_VALUES`] before anything is read.
-fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), SofaError> {
+pub(crate) fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), SofaError> {
     let ds = dataset(file, name)?;
     let shape = ds.shape().map_err(corrupt)?;
     let expected = declared_values(name, &shape, MAX_SOFA_VARIABLE_VALUES)?.max(1);
@@ -203,6 +214,23 @@ fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec<f64>), Sof
     Ok((shape, values))
 }
 
+/// Refuses a variable that declares more than `limit` `things`.
+pub(crate) fn at_most(
+    what: &'static str,
+    count: u64,
+    limit: u64,
+    things: &str,
+) -> Result<(), SofaError> {
+    if count > limit {
+        return Err(SofaError::Declared {
+            what,
+            found: format!("{count} {things}"),
+            limit: format!("{limit} {things}"),
+        });
+    }
+    Ok(())
+}
+
 /// Data.IR's shape (M measurements, 2 ears, N taps), checked against the limits before any
 /// response is read: [`MAX_SOFA_MEASUREMENTS`] and [`MAX_SOFA_TAPS`].
 fn response_shape(ir: &Dataset) -> Result<[usize; 3], SofaError> {
@@ -217,23 +245,8 @@ fn response_shape(ir: &Dataset) -> Result<[usize; 3], SofaError> {
             })
         }
     };
-    let declared = |found: String, limit: String| SofaError::Declared {
-        what: "Data.IR",
-        found,
-        limit,
-    };
-    if m > MAX_SOFA_MEASUREMENTS {
-        return Err(declared(
-            format!("{m} measurements"),
-            format!("{MAX_SOFA_MEASUREMENTS} measurements"),
-        ));
-    }
-    if n > MAX_SOFA_TAPS {
-        return Err(declared(
-            format!("{n} taps"),
-            format!("{MAX_SOFA_TAPS} taps"),
-        ));
-    }
+    at_most("Data.IR", m, MAX_SOFA_MEASUREMENTS, "measurements")?;
+    at_most("Data.IR", n, MAX_SOFA_TAPS, "taps")?;
     // Each bounded above, so these fit.
     Ok([m as usize, r as usize, n as usize])
 }
@@ -317,8 +330,19 @@ fn responses_of(
     Ok(values)
 }
 
-/// Reads a SOFA file (refusing anything larger than [`MAX_SOFA_FILE_BYTES`] before reading it).
-pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
+/// What a SOFA file holds, by its `SOFAConventions`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SofaSet {
+    /// A head's responses from many directions (SimpleFreeFieldHRIR).
+    Head(HrirSet),
+    /// A device's drivers measured at a dummy head's ears (SingleRoomMIMOSRIR or
+    /// MultiSpeakerBRIR).
+    Device(DeviceSet),
+}
+
+/// The bytes of a SOFA file and the name its file stem gives it, refusing anything larger
+/// than [`MAX_SOFA_FILE_BYTES`] before reading it.
+fn file_bytes(path: &Path) -> Result<(Vec<u8>, String), SofaError> {
     let bytes = std::fs::metadata(path)?.len();
     if bytes > MAX_SOFA_FILE_BYTES {
         return Err(SofaError::TooLarge {
@@ -330,14 +354,32 @@ pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parse(std::fs::read(path)?, &name)
+    Ok((std::fs::read(path)?, name))
 }
 
-/// Parses the bytes of a SOFA file; `fallback_name` names the set if the file does not.
-///
-/// NOTE: long because it reads the file's variables in the order the convention defines them,
-/// each checked against its limits before the next is read.
+/// Reads a SOFA file of a measured head (a device measurement is refused, saying so).
+pub fn read(path: &Path) -> Result<HrirSet, SofaError> {
+    let (bytes, name) = file_bytes(path)?;
+    parse(bytes, &name)
+}
+
+/// Reads a SOFA file of either kind: a measured head or a measured device.
+pub fn read_any(path: &Path) -> Result<SofaSet, SofaError> {
+    let (bytes, name) = file_bytes(path)?;
+    parse_any(bytes, &name)
+}
+
+/// Parses the bytes of a SOFA file of a measured head; `fallback_name` names the set if the
+/// file does not.
 pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> {
+    match parse_any(bytes, fallback_name)? {
+        SofaSet::Head(set) => Ok(set),
+        SofaSet::Device(set) => Err(SofaError::NotAHead(set.convention.to_string())),
+    }
+}
+
+/// Parses the bytes of a SOFA file of either kind, by its convention.
+pub fn parse_any(bytes: Vec<u8>, fallback_name: &str) -> Result<SofaSet, SofaError> {
     if bytes.len() as u64 > MAX_SOFA_FILE_BYTES {
         return Err(SofaError::TooLarge {
             bytes: bytes.len() as u64,
@@ -353,18 +395,23 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
         return Err(SofaError::NotSofa);
     }
     let convention = attr(&globals, "SOFAConventions").unwrap_or_default();
-    if convention != "SimpleFreeFieldHRIR" {
-        return Err(SofaError::Convention(convention));
-    }
     let name = ["Title", "DatabaseName", "ListenerShortName"]
         .iter()
         .filter_map(|k| attr(&globals, k))
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| fallback_name.to_string());
+    if convention == "SimpleFreeFieldHRIR" {
+        return parse_head(&file, name).map(SofaSet::Head);
+    }
+    match DeviceConvention::from_attribute(&convention) {
+        Some(kind) => sofa_device::parse(&file, name, kind).map(SofaSet::Device),
+        None => Err(SofaError::Convention(convention)),
+    }
+}
 
-    let ir = dataset(&file, "Data.IR")?;
-    let [m, _, n] = response_shape(&ir)?;
-    let (_, rates) = variable(&file, "Data.SamplingRate")?;
+/// Data.SamplingRate: one rate, in hertz, that audio systems use.
+pub(crate) fn sample_rate(file: &File) -> Result<f64, SofaError> {
+    let (_, rates) = variable(file, "Data.SamplingRate")?;
     let sample_rate = rates[0];
     if !SAMPLE_RATES_HZ.contains(&sample_rate) || rates.iter().any(|r| *r != sample_rate) {
         return Err(SofaError::SampleRate(sample_rate));
@@ -380,9 +427,20 @@ pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> 
             }
         }
     }
-    let positions = source_positions(&file, m)?;
-    let ears = ear_order(&file)?;
-    let delays = broadband_delays(&file, m)?;
+    Ok(sample_rate)
+}
+
+/// Reads a SimpleFreeFieldHRIR file's horizontal-plane measurements.
+///
+/// NOTE: long because it reads the file's variables in the order the convention defines them,
+/// each checked against its limits before the next is read.
+fn parse_head(file: &File, name: String) -> Result<HrirSet, SofaError> {
+    let ir = dataset(file, "Data.IR")?;
+    let [m, _, n] = response_shape(&ir)?;
+    let sample_rate = sample_rate(file)?;
+    let positions = source_positions(file, m)?;
+    let ears = ear_order(file)?;
+    let delays = broadband_delays(file, m)?;
 
     let keep = n.min((MAX_IR_SECONDS * sample_rate).ceil() as usize);
     let azimuth = |i: usize| positions[i].0.rem_euclid(360.0);
@@ -472,57 +530,130 @@ fn source_positions(file: &File, m: usize) -> Result<Vec<(f64, f64, f64)>, SofaE
         .dataset("SourcePosition")
         .and_then(|d| d.attrs())
         .map_err(corrupt)?;
-    let kind = attr(&attrs, "Type").unwrap_or_else(|| "spherical".into());
-    let units = attr(&attrs, "Units")
+    let frame = coordinates(&attrs, "SourcePosition", "spherical")?;
+    Ok((0..m)
+        .map(|i| {
+            let j = if rows == 1 { 0 } else { i };
+            frame.spherical([values[3 * j], values[3 * j + 1], values[3 * j + 2]])
+        })
+        .collect())
+}
+
+/// How a SOFA position variable's numbers are to be read: its `Type` and its `Units`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Coordinates {
+    /// x, y, z in a length unit (`metres` of them make a metre).
+    Cartesian {
+        /// Metres per unit.
+        metres: f64,
+    },
+    /// Azimuth (counter-clockwise), elevation, distance.
+    Spherical {
+        /// Degrees per angle unit.
+        degrees: f64,
+        /// Metres per distance unit.
+        metres: f64,
+    },
+}
+
+/// Metres per `unit` ("metre", "cm", …), if it is a length.
+fn length_unit(unit: &str) -> Option<f64> {
+    match unit.trim().trim_end_matches('s') {
+        "" | "m" | "metre" | "meter" => Some(1.0),
+        "cm" | "centimetre" | "centimeter" => Some(0.01),
+        "mm" | "millimetre" | "millimeter" => Some(0.001),
+        _ => None,
+    }
+}
+
+/// Degrees per `unit` ("degree", "radian"), if it is an angle.
+fn angle_unit(unit: &str) -> Option<f64> {
+    match unit.trim().trim_end_matches('s') {
+        "" | "deg" | "degree" => Some(1.0),
+        "rad" | "radian" => Some(180.0 / std::f64::consts::PI),
+        _ => None,
+    }
+}
+
+/// Reads a position variable's `Type` (`default_type` when absent) and `Units` (its type's
+/// SOFA default when absent), refusing units that are not lengths and angles.
+pub(crate) fn coordinates(
+    attrs: &HashMap<String, AttrValue>,
+    what: &'static str,
+    default_type: &str,
+) -> Result<Coordinates, SofaError> {
+    let kind = attr(attrs, "Type")
+        .unwrap_or_else(|| default_type.into())
+        .to_ascii_lowercase();
+    let units = attr(attrs, "Units")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let metres = if units.contains("centimet") {
-        0.01
-    } else {
-        1.0
-    };
-    let row = |i: usize| {
-        let j = if rows == 1 { 0 } else { i };
-        (values[3 * j], values[3 * j + 1], values[3 * j + 2])
-    };
-    match kind.to_ascii_lowercase().as_str() {
+    let parts: Vec<&str> = units.split(',').map(str::trim).collect();
+    match kind.as_str() {
         "spherical" => {
-            let degrees = units.is_empty() || units.starts_with("degree");
-            let radians = units.starts_with("radian");
-            if !degrees && !radians {
-                return Err(SofaError::Units {
-                    what: "SourcePosition",
+            let degrees = angle_unit(parts[0]);
+            let metres = match parts.as_slice() {
+                [_, _, distance] => length_unit(distance),
+                [_] => Some(1.0),
+                _ => None,
+            };
+            match (degrees, metres) {
+                (Some(degrees), Some(metres)) => Ok(Coordinates::Spherical { degrees, metres }),
+                _ => Err(SofaError::Units {
+                    what,
                     found: units,
                     expected: "degree, degree, metre",
-                });
+                }),
             }
-            let to_deg = if radians {
-                180.0 / std::f64::consts::PI
-            } else {
-                1.0
-            };
-            Ok((0..m)
-                .map(|i| {
-                    let (az, el, r) = row(i);
-                    (az * to_deg, el * to_deg, r * metres)
-                })
-                .collect())
         }
-        "cartesian" => Ok((0..m)
-            .map(|i| {
-                let (x, y, z) = row(i);
-                let (x, y, z) = (x * metres, y * metres, z * metres);
-                let r = (x * x + y * y + z * z).sqrt();
-                let az = y.atan2(x).to_degrees();
-                let el = z.atan2(x.hypot(y)).to_degrees();
-                (az, el, r)
-            })
-            .collect()),
+        "cartesian" => {
+            let scales: Option<Vec<f64>> = parts.iter().map(|p| length_unit(p)).collect();
+            match scales.as_deref() {
+                Some([metres, rest @ ..]) if rest.iter().all(|r| r == metres) => {
+                    Ok(Coordinates::Cartesian { metres: *metres })
+                }
+                _ => Err(SofaError::Units {
+                    what,
+                    found: units,
+                    expected: "metre",
+                }),
+            }
+        }
         other => Err(SofaError::Units {
-            what: "SourcePosition",
+            what,
             found: other.to_string(),
             expected: "Type spherical or cartesian",
         }),
+    }
+}
+
+impl Coordinates {
+    /// Azimuth (degrees, counter-clockwise), elevation (degrees) and distance (metres).
+    pub(crate) fn spherical(self, [a, b, c]: [f64; 3]) -> (f64, f64, f64) {
+        match self {
+            Coordinates::Spherical { degrees, metres } => (a * degrees, b * degrees, c * metres),
+            Coordinates::Cartesian { metres } => {
+                let (x, y, z) = (a * metres, b * metres, c * metres);
+                let r = (x * x + y * y + z * z).sqrt();
+                (y.atan2(x).to_degrees(), z.atan2(x.hypot(y)).to_degrees(), r)
+            }
+        }
+    }
+
+    /// x (front), y (left), z (up), metres.
+    pub(crate) fn cartesian(self, [a, b, c]: [f64; 3]) -> [f64; 3] {
+        match self {
+            Coordinates::Cartesian { metres } => [a * metres, b * metres, c * metres],
+            Coordinates::Spherical { degrees, metres } => {
+                let (az, el) = ((a * degrees).to_radians(), (b * degrees).to_radians());
+                let r = c * metres;
+                [
+                    r * el.cos() * az.cos(),
+                    r * el.cos() * az.sin(),
+                    r * el.sin(),
+                ]
+            }
+        }
     }
 }
 
@@ -545,6 +676,24 @@ fn ear_order(file: &File) -> Result<[usize; 2], SofaError> {
     Ok(if y(1) > y(0) { [1, 0] } else { [0, 1] })
 }
 
+/// Most samples of Data.Delay read: beyond this a delay is not a measurement's.
+const MAX_DELAY_SAMPLES: f64 = 1e6;
+
+/// Refuses Data.Delay values that are negative or beyond [`MAX_DELAY_SAMPLES`].
+pub(crate) fn check_delays(values: &[f64]) -> Result<(), SofaError> {
+    if values
+        .iter()
+        .any(|v| !(0.0..=MAX_DELAY_SAMPLES).contains(v))
+    {
+        return Err(SofaError::Units {
+            what: "Data.Delay",
+            found: "negative or absurd delays".into(),
+            expected: "delays of 0 to 10^6 samples",
+        });
+    }
+    Ok(())
+}
+
 /// Data.Delay in whole samples per measurement and ear (absent: none).
 fn broadband_delays(file: &File, m: usize) -> Result<Vec<[usize; 2]>, SofaError> {
     let Ok((shape, values)) = variable(file, "Data.Delay") else {
@@ -560,13 +709,7 @@ fn broadband_delays(file: &File, m: usize) -> Result<Vec<[usize; 2]>, SofaError>
             })
         }
     };
-    if values.iter().any(|v| *v < 0.0 || *v > 1e6) {
-        return Err(SofaError::Units {
-            what: "Data.Delay",
-            found: "negative or absurd delays".into(),
-            expected: "delays of 0 to 10^6 samples",
-        });
-    }
+    check_delays(&values)?;
     Ok((0..m)
         .map(|i| {
             let j = if rows == 1 { 0 } else { i };
