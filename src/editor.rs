@@ -58,6 +58,8 @@ enum View {
     Cancellation,
     /// Near and far ear for a left-only input.
     Ears,
+    /// Each driver at each ear: the plant the design inverts.
+    Plant,
     /// The beam over azimuth and frequency.
     BeamMap,
     /// The beam's polar pattern at one frequency.
@@ -344,6 +346,7 @@ impl SoundstageEditor {
             for (view, name, help) in [
                 (View::Cancellation, "Cancellation", "Target against achieved separation at the ears, and what a listener 5 cm off gets"),
                 (View::Ears, "Ear responses", "What each ear receives from a left-only input"),
+                (View::Plant, "Plant", "What each ear receives from each driver, and each driver's ITD: the head or device the design inverts"),
                 (View::BeamMap, "Beam map", "The centre beam over azimuth and frequency (driver lines)"),
                 (View::Polar, "Polar", "The centre beam's pattern at one frequency (driver lines)"),
                 (View::SweetSpot, "Sweet spot", "Separation over listener positions: the fixed design, and a design that follows the listener (head tracking)"),
@@ -378,6 +381,7 @@ impl SoundstageEditor {
             },
             View::Cancellation => plots::cancellation(ui, plot, &a),
             View::Ears => plots::ear_responses(ui, plot, &a),
+            View::Plant => plots::plant(ui, plot, &a),
             View::BeamMap | View::Polar => {
                 if let Some(why) = plots::beam_unavailable(&a) {
                     plots::unavailable(ui, plot, "Centre beam unavailable", why);

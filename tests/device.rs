@@ -288,6 +288,48 @@ fn the_commands_take_a_device_file_and_its_geometry() {
         .unwrap();
     println!("report through the device: matched canceller {matched:.1} dB");
     assert!(matched > 15.0, "{matched}");
+    assert!(report.join("plant.png").is_file());
+    // The plant figures read the file's drivers as the sphere's own at that geometry.
+    let sphere_report = dir.path().join("sphere-report");
+    let out = soundstage(&[
+        "report",
+        sphere_report.to_str().unwrap(),
+        "--outputs",
+        "3",
+        "--set",
+        "spacing=12cm",
+        "--set",
+        "dist=0.6m",
+    ]);
+    assert_success(&out);
+    let sphere_metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sphere_report.join("metrics.json")).unwrap())
+            .unwrap();
+    let figures = |m: &serde_json::Value| -> Vec<(f64, f64)> {
+        m["plant_responses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                let level = &d["level_1khz_db"];
+                (
+                    d["itd_ms"].as_f64().unwrap(),
+                    level[0].as_f64().unwrap() - level[1].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (from_file, of_sphere) = (figures(&metrics), figures(&sphere_metrics));
+    println!("plant ITD (ms) and ILD at 1 kHz (dB) per driver: from the file {from_file:?}, the sphere {of_sphere:?}");
+    assert_eq!(from_file.len(), 3);
+    assert!(
+        from_file[0].0 > 0.05 && from_file[2].0 < -0.05,
+        "{from_file:?}"
+    );
+    for (a, b) in from_file.iter().zip(&of_sphere) {
+        assert!((a.0 - b.0).abs() < 0.005, "ITD {a:?} against {b:?}");
+        assert!((a.1 - b.1).abs() < 0.2, "ILD {a:?} against {b:?}");
+    }
 
     // What contradicts the file is refused with the numbers.
     assert_error(

@@ -10,10 +10,11 @@ use image::RgbImage;
 use std::path::Path;
 
 /// Every figure a report writes, the summary first.
-const FIGURES: [&str; 8] = [
+const FIGURES: [&str; 9] = [
     "summary.png",
     "cancellation.png",
     "ear_responses.png",
+    "plant.png",
     "beam_map.png",
     "beam_polar.png",
     "virtual_cues.png",
@@ -121,6 +122,7 @@ fn legends_stand_beside_the_curves_never_on_them() {
     for file in [
         "cancellation.png",
         "ear_responses.png",
+        "plant.png",
         "mono_sum.png",
         "virtual_cues.png",
     ] {

@@ -85,6 +85,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     write_text(&outdir.join("metrics.json"), &text)?;
     plots::cancellation(&outdir.join("cancellation.png"), &analysis, &context)?;
     plots::ear_responses(&outdir.join("ear_responses.png"), &analysis, &context)?;
+    plots::plant(&outdir.join("plant.png"), &analysis, &context)?;
     plots::beam_map(&outdir.join("beam_map.png"), &analysis, &context)?;
     plots::beam_polar(&outdir.join("beam_polar.png"), &analysis, &context)?;
     plots::virtual_cues(&outdir.join("virtual_cues.png"), &analysis, &context)?;

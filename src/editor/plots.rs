@@ -287,6 +287,42 @@ pub fn ear_responses(ui: &mut Ui, size: egui::Vec2, a: &Analysis) {
     );
 }
 
+/// One colour per driver of the plant view.
+const DRIVER_COLOURS: [Color32; 4] = [theme::ACCENT, theme::TARGET, theme::FAR, theme::LIMIT];
+
+/// The plant itself at the design's listener: each driver at the left ear (thick) and the
+/// right ear (thin), with each driver's ITD in the legend.
+pub fn plant(ui: &mut Ui, size: egui::Vec2, a: &Analysis) {
+    let (outer, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(outer);
+    let frame = Frame {
+        rect: plot_rect(outer),
+        y_range: (-40.0, 10.0),
+    };
+    title(
+        &painter,
+        outer,
+        &format!("The plant: each driver at each ear ({})", a.plant_name),
+    );
+    frame.draw_axes(&painter, 10.0, " dB");
+    let mut labels = Vec::new();
+    for (d, ears) in a.plant.magnitude_db.iter().enumerate() {
+        let colour = DRIVER_COLOURS[d % DRIVER_COLOURS.len()];
+        frame.curve(&painter, &a.freqs, &ears[1], Stroke::new(1.0, colour));
+        frame.curve(&painter, &a.freqs, &ears[0], Stroke::new(2.5, colour));
+        labels.push((
+            format!(
+                "driver {}: left ear thick, right thin; ITD {:+.3} ms",
+                d + 1,
+                a.plant.itd_s(d) * 1e3
+            ),
+            colour,
+        ));
+    }
+    let entries: Vec<(&str, Color32)> = labels.iter().map(|(l, c)| (l.as_str(), *c)).collect();
+    legend(&painter, frame.rect, &entries);
+}
+
 /// Why the beam views are empty, or `None` when there is a beam to show.
 pub fn beam_unavailable(a: &Analysis) -> Option<&str> {
     a.beam.as_ref().err().map(String::as_str)

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub settings: SettingsFigures,
     /// The head designed for.
     pub plant: String,
+    /// What each ear receives from each driver at the design's listener (the plant itself).
+    pub plant_responses: Vec<DriverAtEars>,
     /// Sample rate of the design and the measurements, Hz.
     pub sample_rate: f64,
     /// Latency the engine reports, samples.
@@ -53,6 +55,38 @@ pub struct Metrics {
     /// Separation over listener positions, fixed and following (speakers and binaural
     /// modes; filled in by the report, which can afford the designs).
     pub sweet_spot: Option<SweetSpot>,
+}
+
+/// One driver as the design's listener's ears receive it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DriverAtEars {
+    /// Driver number, from 1, leftmost first.
+    pub driver: usize,
+    /// Arrival at the left and right ear, milliseconds after the reference path's travel
+    /// time (array centre to head centre).
+    pub arrival_ms: [f64; 2],
+    /// Right-ear arrival less left-ear arrival, milliseconds (positive: left ear first).
+    pub itd_ms: f64,
+    /// Level at the left and right ear at 1 kHz, dB re free field over the reference path.
+    pub level_1khz_db: [f64; 2],
+}
+
+/// The per-driver figures of `analysis`'s plant.
+fn drivers_at_ears(analysis: &Analysis) -> Vec<DriverAtEars> {
+    let plant = &analysis.plant;
+    let at_1khz = analysis
+        .freqs
+        .iter()
+        .position(|f| *f >= 1000.0)
+        .unwrap_or(0);
+    (0..plant.arrival_s.len())
+        .map(|d| DriverAtEars {
+            driver: d + 1,
+            arrival_ms: plant.arrival_s[d].map(|t| t * 1e3),
+            itd_ms: plant.itd_s(d) * 1e3,
+            level_1khz_db: std::array::from_fn(|ear| plant.magnitude_db[d][ear][at_1khz]),
+        })
+        .collect()
 }
 
 /// The settings. Every key names its unit (`_db`, `_m`, `_hz`, `_deg`, `_percent`), so a
@@ -255,6 +289,7 @@ impl Metrics {
         Self {
             settings: SettingsFigures::new(&settings, outputs),
             plant: analysis.plant_name.clone(),
+            plant_responses: drivers_at_ears(analysis),
             sample_rate,
             latency_samples: engine.latency,
             latency_ms: engine.latency as f64 * 1e3 / sample_rate,

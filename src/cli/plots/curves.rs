@@ -1,4 +1,5 @@
-//! The plots over frequency: cancellation, ear responses, virtual-speaker cues, mono sum.
+//! The plots over frequency: cancellation, ear responses, the plant, virtual-speaker cues,
+//! mono sum.
 
 use super::{
     figure, line_plot, not_applicable, Axes, Context, Key, Series, ACHIEVED, FAR, GAIN, LIMITED,
@@ -124,6 +125,53 @@ pub fn ear_responses(path: &Path, a: &Analysis, context: &Context) -> Result<(),
         "Ears for a left-only input, re the plain feed's near-ear level",
         context,
         |area| line_plot(area, &EAR_AXES, &series),
+    )
+}
+
+/// One colour per driver of the plant figure (four at most).
+const DRIVER_COLOURS: [plotters::style::RGBColor; 4] = [ACHIEVED, TARGET, FAR, GAIN];
+
+/// The plant's curves: each driver at the left ear (solid) and the right (dashed), its ITD
+/// in the legend.
+pub(super) fn plant_series(a: &Analysis) -> Vec<Series> {
+    let plant = &a.plant;
+    let drivers = plant.magnitude_db.len();
+    let mut series = Vec::with_capacity(2 * drivers);
+    for (d, ears) in plant.magnitude_db.iter().enumerate() {
+        let colour = DRIVER_COLOURS[d % DRIVER_COLOURS.len()];
+        series.push(Series::new(
+            over_frequency(a, &ears[0]),
+            Key::Line(colour, 2),
+            format!("driver {} of {drivers} at the left ear", d + 1),
+        ));
+        series.push(Series::new(
+            over_frequency(a, &ears[1]),
+            Key::Dashed(colour),
+            format!(
+                "driver {} at the right ear; ITD {:+.3} ms",
+                d + 1,
+                plant.itd_s(d) * 1e3
+            ),
+        ));
+    }
+    series
+}
+
+/// The axes of the plant plot.
+const PLANT_AXES: Axes<'static> = Axes {
+    x_hz: 20.0..20_000.0,
+    y: -40.0..15.0,
+    y_desc: "level re free field (dB)",
+};
+
+/// The plant itself: each driver at each ear, magnitude, with the ITDs.
+pub fn plant(path: &Path, a: &Analysis, context: &Context) -> Result<(), CliError> {
+    let series = plant_series(a);
+    figure(
+        path,
+        "The plant: each driver at each ear of the design's listener (ITD: right ear less left)",
+        context,
+        |area| line_plot(area, &PLANT_AXES, &series),
     )
 }
 

@@ -7,7 +7,7 @@ mod curves;
 mod maps;
 mod summary;
 
-pub use curves::{cancellation, ear_responses, mono_sum, virtual_cues};
+pub use curves::{cancellation, ear_responses, mono_sum, plant, virtual_cues};
 pub use maps::{beam_map, beam_polar, sweet_spot};
 pub use summary::summary;
 

@@ -7,7 +7,7 @@ use crate::design::evaluate::metrics::{self, BeamFigures, Perturbation, Separati
 use crate::design::evaluate::simulate::{chain_ear_responses, ears_at_bins};
 use crate::design::filters::chain::{design, Design, DesignInput, ModeDesign};
 use crate::design::model::geometry::Geometry;
-use crate::design::model::plant::{Plant, SphereHead};
+use crate::design::model::plant::{EarResponses, Plant, SphereHead};
 
 /// Azimuths of the beam map, degrees.
 pub const BEAM_AZIMUTHS: std::ops::RangeInclusive<i32> = -90..=90;
@@ -80,6 +80,46 @@ pub struct BeamCurves {
     pub reference_figures: BeamFigures,
 }
 
+/// The plant at a glance, at the design's listener: what each ear receives from each driver.
+#[derive(Clone, Debug)]
+pub struct PlantCurves {
+    /// `[driver][ear]` magnitude per bin, dB re free field over the reference path (ear 0
+    /// left, drivers leftmost first).
+    pub magnitude_db: Vec<[Vec<f64>; 2]>,
+    /// `[driver][ear]` arrival, seconds after the reference path's travel time.
+    pub arrival_s: Vec<[f64; 2]>,
+}
+
+impl PlantCurves {
+    /// Reads the curves off ear responses on the design's bins, relative to the reference.
+    pub fn new(ears: &EarResponses) -> Self {
+        let mut planner = realfft::RealFftPlanner::new();
+        let bins = ears.freqs.len();
+        let drivers = 0..ears.drivers;
+        Self {
+            magnitude_db: drivers
+                .clone()
+                .map(|d| {
+                    std::array::from_fn(|ear| {
+                        (0..bins)
+                            .map(|k| db(ears.get(k, ear, d).norm_sqr()))
+                            .collect()
+                    })
+                })
+                .collect(),
+            arrival_s: drivers
+                .map(|d| std::array::from_fn(|ear| ears.arrival_with(&mut planner, ear, d).1))
+                .collect(),
+        }
+    }
+
+    /// Interaural time difference of `driver`: its arrival at the right ear less its arrival
+    /// at the left, seconds (positive when the left ear hears it first).
+    pub fn itd_s(&self, driver: usize) -> f64 {
+        self.arrival_s[driver][1] - self.arrival_s[driver][0]
+    }
+}
+
 /// Everything the report and the editor show about one design.
 #[derive(Clone, Debug)]
 pub struct Analysis {
@@ -106,6 +146,8 @@ pub struct Analysis {
     pub notes: Vec<String>,
     /// The head the listener was modelled with.
     pub plant_name: String,
+    /// The plant itself at the design's listener.
+    pub plant: PlantCurves,
 }
 
 fn db(power: f64) -> f64 {
@@ -213,6 +255,16 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
             sr,
         ))
     };
+    let plant_curves = PlantCurves::new(&match &ears {
+        Some(e) => e.clone(),
+        None => ears_at_bins(
+            plant,
+            &geometry,
+            geometry.reference().distance_m,
+            &made.filters,
+            sr,
+        ),
+    });
     let chain = match &ears {
         Some(e) => chain_ear_responses(&made.filters, e, s.mode, s.width),
         None => {
@@ -299,5 +351,6 @@ pub fn analyse(made: &Design, plant: &dyn Plant) -> Analysis {
         mono_sum: metrics::mono_sum_deviation(&made.filters, s.width, &made.freqs),
         notes,
         plant_name: made.plant_name.clone(),
+        plant: plant_curves,
     }
 }
