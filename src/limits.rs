@@ -85,3 +85,7 @@ pub const MAX_DEVICE_POSITIONS: u64 = 1024;
 /// head's and cabinet's own response, with room for a measuring system's latency. A
 /// measurement made in a room should be windowed before it is designed from.
 pub const MAX_DEVICE_IR_SECONDS: f64 = 0.05;
+
+/// Farthest from its origin a device measurement may place anything, metres along any axis:
+/// beyond a large hall's size a position is a mistake (or another unit), and is refused.
+pub const MAX_DEVICE_COORDINATE_M: f64 = 100.0;

@@ -142,6 +142,45 @@ fn both_conventions_read_back_the_written_geometry() {
 }
 
 #[test]
+fn the_line_is_read_the_same_whichever_way_the_first_listener_looks() {
+    // A head-rotation sweep may start facing away from the device.
+    let dir = dir();
+    let turned = Device {
+        poses: vec![
+            Pose {
+                offset: 0.0,
+                distance: 0.6,
+                yaw: 180.0,
+            },
+            Pose {
+                offset: 0.03,
+                distance: 0.6,
+                yaw: 0.0,
+            },
+        ],
+        ..device(Head::Sphere, 3, 0.12, DeviceFile::Mimo)
+    };
+    let set = device_set(&written(
+        dir.path(),
+        "turned",
+        &turned,
+        DeviceFaults::default(),
+    ));
+    let yaw = set.listeners[0].yaw_deg;
+    println!(
+        "first listener facing away: emitters from the left {:?}, yaws {yaw:.1}° and {:.1}°, second offset {:.3} m",
+        set.emitters, set.listeners[1].yaw_deg, set.listeners[1].offset_m
+    );
+    assert_eq!(set.emitters, vec![2, 1, 0]);
+    assert!((yaw.abs() - 180.0).abs() < 1e-9, "{yaw}");
+    assert!((set.listeners[1].offset_m - 0.03).abs() < 1e-9);
+    assert_eq!(
+        set.nominal, 1,
+        "the listener facing the line is the nominal one"
+    );
+}
+
+#[test]
 fn designing_from_the_sphere_written_as_a_device_matches_the_sphere() {
     let dir = dir();
     let sphere = SphereHead::default();

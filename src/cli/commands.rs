@@ -350,6 +350,7 @@ fn describe_device(file: &Path, set: &DeviceSet, json: bool) -> Result<(), CliEr
                 serde_json::json!({
                     "offset_m": l.offset_m, "distance_m": l.distance_m, "yaw_deg": l.yaw_deg,
                     "left": l.irs[0], "right": l.irs[1],
+                    "delay_samples": {"left": l.delays[0], "right": l.delays[1]},
                 })
             })
             .collect();

@@ -195,7 +195,8 @@ pub enum Command {
         /// The SOFA file: a head (SimpleFreeFieldHRIR) or a device measured at a head
         /// (SingleRoomMIMOSRIR, MultiSpeakerBRIR).
         file: PathBuf,
-        /// Machine-readable output, with the horizontal-plane impulse responses.
+        /// Machine-readable output, with the responses: a head's horizontal-plane ones, or
+        /// a device's at each listener (drivers leftmost first, with their Data.Delay).
         #[arg(long)]
         json: bool,
     },

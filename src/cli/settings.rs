@@ -243,6 +243,13 @@ pub fn target_from(args: &SettingsArgs) -> Result<Target, CliError> {
             SofaSet::Device(set) => {
                 let device = MeasuredDevice::new(&set);
                 adopt_device(args, path, &device, &mut target)?;
+                // A device that cannot serve the layout says so with the file's name.
+                device
+                    .check(&target.settings.geometry(target.outputs))
+                    .map_err(|why| CliError::DeviceGeometry {
+                        path: path.clone(),
+                        reason: why.to_string(),
+                    })?;
                 Arc::new(device)
             }
         };

@@ -117,7 +117,7 @@ pub fn export(made: &Design) -> ExportedFilters {
     let filters = &made.filters;
     let settings = &made.input.settings;
     let (mode, width, taps) = (settings.mode, settings.width, made.taps);
-    let output_gain = 10f64.powf(settings.output_gain_db / 20.0);
+    let output_gain = settings.output_gain();
     let layout = filters.layout;
     assert!(
         filters.bass_split.is_none(),
@@ -158,7 +158,8 @@ pub fn export(made: &Design) -> ExportedFilters {
     } else {
         &UPMIX_INPUTS
     };
-    let first = layout.bulk_delay - taps_before_delay(layout, taps);
+    let before_delay = taps_before_delay(layout, taps);
+    let first = layout.bulk_delay - before_delay;
     let mut planner = RealFftPlanner::<f64>::new();
     let inverse = planner.plan_fft_inverse(layout.fft_len);
     let mut time = vec![0.0; layout.fft_len];
@@ -188,7 +189,7 @@ pub fn export(made: &Design) -> ExportedFilters {
     ExportedFilters {
         inputs,
         taps,
-        latency_samples: layout.bulk_delay - first,
+        latency_samples: before_delay,
     }
 }
 

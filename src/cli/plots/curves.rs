@@ -160,7 +160,7 @@ pub(super) fn plant_series(a: &Analysis) -> Vec<Series> {
 /// The axes of the plant plot.
 const PLANT_AXES: Axes<'static> = Axes {
     x_hz: 20.0..20_000.0,
-    y: -40.0..15.0,
+    y: -40.0..10.0,
     y_desc: "level re free field (dB)",
 };
 

@@ -70,12 +70,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The output gain as a factor, from its decibels (the engine's and the export's).
+    pub fn output_gain(&self) -> f64 {
+        10f64.powf(self.output_gain_db / 20.0)
+    }
+
     /// The engine's controls for these settings (width, output gain, bypass, preview): the
     /// one conversion the plugin and the offline renderer share.
     pub fn controls(&self) -> Controls {
         Controls {
             width: self.width as f32,
-            gain: 10f64.powf(self.output_gain_db / 20.0) as f32,
+            gain: self.output_gain() as f32,
             bypass: self.bypass,
             // Headphones are already the ears: nothing to preview there.
             preview: self.preview && self.mode != Mode::Headphones,

@@ -105,7 +105,8 @@ pub struct MeasuredDevice {
 }
 
 impl MeasuredDevice {
-    /// Analyses a device measurement (off the audio thread: milliseconds).
+    /// Analyses a device measurement as the reader makes it (at least one listener, its
+    /// nominal one among them), off the audio thread: milliseconds.
     pub fn new(set: &DeviceSet) -> Self {
         let analysis = ResponseAnalysis::new(set.taps, set.sample_rate);
         let listeners: Vec<AnalysedListener> = (0..set.listeners.len())
@@ -169,16 +170,6 @@ impl MeasuredDevice {
         self.listeners[self.nominal].geometry
     }
 
-    /// The geometry of every measured listener, in the file's order.
-    pub fn measured_geometries(&self) -> Vec<Geometry> {
-        self.listeners.iter().map(|l| l.geometry).collect()
-    }
-
-    /// The measurement nearer a design's listener than the others, from 0.
-    pub fn nominal(&self) -> usize {
-        self.nominal
-    }
-
     /// How the responses were made absolute: the gain applied, dB, and the delay taken
     /// out, seconds (the measuring system's latency, as near as the head lets it be told).
     pub fn normalisation(&self) -> (f64, f64) {
@@ -192,7 +183,7 @@ impl MeasuredDevice {
             let (a, b) = (l.geometry.head_centre(), geometry.head_centre());
             (
                 (a.0 - b.0).hypot(a.1 - b.1),
-                (l.geometry.yaw_deg - geometry.yaw_deg).abs(),
+                ((l.geometry.yaw_deg - geometry.yaw_deg + 180.0).rem_euclid(360.0) - 180.0).abs(),
             )
         };
         let cost =

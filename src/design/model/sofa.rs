@@ -42,10 +42,10 @@ pub enum SofaError {
     #[error("it is HDF5 but not SOFA (no Conventions = \"SOFA\" attribute)")]
     NotSofa,
     /// Another SOFA convention.
-    #[error("its convention is {0:?}; Soundstage reads SimpleFreeFieldHRIR (a head), SingleRoomMIMOSRIR or MultiSpeakerBRIR (a device)")]
+    #[error("its convention is {0:?}; Soundstage reads heads (SimpleFreeFieldHRIR) and, on the command line, devices (SingleRoomMIMOSRIR, MultiSpeakerBRIR)")]
     Convention(String),
     /// A device measurement where a head is needed.
-    #[error("it measures a device ({0}); a head is needed here (SimpleFreeFieldHRIR)")]
+    #[error("it measures a device ({0}); here a head is needed (SimpleFreeFieldHRIR); design from a device with the command line's --sofa")]
     NotAHead(String),
     /// A device whose drivers or listener positions Soundstage cannot lay out.
     #[error("{0}")]
@@ -372,14 +372,31 @@ pub fn read_any(path: &Path) -> Result<SofaSet, SofaError> {
 /// Parses the bytes of a SOFA file of a measured head; `fallback_name` names the set if the
 /// file does not.
 pub fn parse(bytes: Vec<u8>, fallback_name: &str) -> Result<HrirSet, SofaError> {
-    match parse_any(bytes, fallback_name)? {
-        SofaSet::Head(set) => Ok(set),
-        SofaSet::Device(set) => Err(SofaError::NotAHead(set.convention.to_string())),
+    let (file, convention, name) = open(bytes, fallback_name)?;
+    match convention.as_str() {
+        "SimpleFreeFieldHRIR" => parse_head(&file, name),
+        device if DeviceConvention::from_attribute(device).is_some() => {
+            Err(SofaError::NotAHead(convention))
+        }
+        _ => Err(SofaError::Convention(convention)),
     }
 }
 
 /// Parses the bytes of a SOFA file of either kind, by its convention.
 pub fn parse_any(bytes: Vec<u8>, fallback_name: &str) -> Result<SofaSet, SofaError> {
+    let (file, convention, name) = open(bytes, fallback_name)?;
+    if convention == "SimpleFreeFieldHRIR" {
+        return parse_head(&file, name).map(SofaSet::Head);
+    }
+    match DeviceConvention::from_attribute(&convention) {
+        Some(kind) => sofa_device::parse(&file, name, kind).map(SofaSet::Device),
+        None => Err(SofaError::Convention(convention)),
+    }
+}
+
+/// Opens the bytes of a SOFA file: the HDF5 file, its `SOFAConventions` and the set's name
+/// (its title, database or listener name, else `fallback_name`).
+fn open(bytes: Vec<u8>, fallback_name: &str) -> Result<(File, String, String), SofaError> {
     if bytes.len() as u64 > MAX_SOFA_FILE_BYTES {
         return Err(SofaError::TooLarge {
             bytes: bytes.len() as u64,
@@ -400,13 +417,7 @@ pub fn parse_any(bytes: Vec<u8>, fallback_name: &str) -> Result<SofaSet, SofaErr
         .filter_map(|k| attr(&globals, k))
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| fallback_name.to_string());
-    if convention == "SimpleFreeFieldHRIR" {
-        return parse_head(&file, name).map(SofaSet::Head);
-    }
-    match DeviceConvention::from_attribute(&convention) {
-        Some(kind) => sofa_device::parse(&file, name, kind).map(SofaSet::Device),
-        None => Err(SofaError::Convention(convention)),
-    }
+    Ok((file, convention, name))
 }
 
 /// Data.SamplingRate: one rate, in hertz, that audio systems use.
@@ -558,19 +569,19 @@ pub(crate) enum Coordinates {
 
 /// Metres per `unit` ("metre", "cm", …), if it is a length.
 fn length_unit(unit: &str) -> Option<f64> {
-    match unit.trim().trim_end_matches('s') {
-        "" | "m" | "metre" | "meter" => Some(1.0),
-        "cm" | "centimetre" | "centimeter" => Some(0.01),
-        "mm" | "millimetre" | "millimeter" => Some(0.001),
+    match unit {
+        "" | "m" | "metre" | "metres" | "meter" | "meters" => Some(1.0),
+        "cm" | "centimetre" | "centimetres" | "centimeter" | "centimeters" => Some(0.01),
+        "mm" | "millimetre" | "millimetres" | "millimeter" | "millimeters" => Some(0.001),
         _ => None,
     }
 }
 
 /// Degrees per `unit` ("degree", "radian"), if it is an angle.
 fn angle_unit(unit: &str) -> Option<f64> {
-    match unit.trim().trim_end_matches('s') {
-        "" | "deg" | "degree" => Some(1.0),
-        "rad" | "radian" => Some(180.0 / std::f64::consts::PI),
+    match unit {
+        "" | "deg" | "degree" | "degrees" => Some(1.0),
+        "rad" | "radian" | "radians" => Some(180.0 / std::f64::consts::PI),
         _ => None,
     }
 }
@@ -588,13 +599,25 @@ pub(crate) fn coordinates(
     let units = attr(attrs, "Units")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let parts: Vec<&str> = units.split(',').map(str::trim).collect();
+    // "degree, degree, metre", also without commas.
+    let parts: Vec<&str> = units
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .collect();
     match kind.as_str() {
         "spherical" => {
-            let degrees = angle_unit(parts[0]);
+            let (azimuth, elevation) = (
+                angle_unit(parts.first().copied().unwrap_or("")),
+                parts.get(1).map(|p| angle_unit(p)),
+            );
+            let degrees = match (azimuth, elevation) {
+                (Some(a), None) => Some(a),
+                (Some(a), Some(Some(e))) if a == e => Some(a),
+                _ => None,
+            };
             let metres = match parts.as_slice() {
                 [_, _, distance] => length_unit(distance),
-                [_] => Some(1.0),
+                [] | [_] | [_, _] => Some(1.0),
                 _ => None,
             };
             match (degrees, metres) {
@@ -609,6 +632,7 @@ pub(crate) fn coordinates(
         "cartesian" => {
             let scales: Option<Vec<f64>> = parts.iter().map(|p| length_unit(p)).collect();
             match scales.as_deref() {
+                Some([]) => Ok(Coordinates::Cartesian { metres: 1.0 }),
                 Some([metres, rest @ ..]) if rest.iter().all(|r| r == metres) => {
                     Ok(Coordinates::Cartesian { metres: *metres })
                 }

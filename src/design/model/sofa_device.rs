@@ -4,8 +4,9 @@
 //! each of the M measurements one listener position and orientation.
 //!
 //! The reader lays the file's room out in the crate's frame (see
-//! [`crate::design::model::geometry`]): the drivers on a line through their centre, numbered
-//! from the left of the first measurement's listener; each listener's head centre
+//! [`crate::design::model::geometry`]): the drivers on a line through their centre, facing
+//! the first measurement's listener, numbered from the left as a listener facing the line sees
+//! them (whichever way that listener looks); each listener's head centre
 //! (`ListenerPosition`) as an offset along that line and a distance in front of it; each
 //! listener's `ListenerView` as a yaw. Emitters sit in their source's frame
 //! (`SourcePosition`, turned by `SourceView` and `SourceUp`), receivers in the listener's. The
@@ -14,14 +15,14 @@
 //! drivers that move between measurements, a listener behind the drivers) is refused with
 //! the numbers.
 
-use crate::design::model::geometry::Geometry;
+use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M};
 use crate::design::model::sofa::{
     at_most, check_delays, coordinates, corrupt, dataset, declared_values, sample_rate, variable,
     Coordinates, SofaError,
 };
 use crate::limits::{
-    DEVICE_DRIVERS, MAX_DEVICE_IR_SECONDS, MAX_DEVICE_POSITIONS, MAX_SOFA_DECODE_BYTES,
-    MAX_SOFA_TAPS,
+    DEVICE_DRIVERS, MAX_DEVICE_COORDINATE_M, MAX_DEVICE_IR_SECONDS, MAX_DEVICE_POSITIONS,
+    MAX_SOFA_DECODE_BYTES, MAX_SOFA_TAPS,
 };
 use hdf5_pure::File;
 
@@ -35,8 +36,9 @@ const DRIVERS_STAY_PUT_M: f64 = 0.001;
 /// Shortest line of drivers read, metres.
 const SHORTEST_LINE_M: f64 = 0.01;
 
-/// Nearest a listener's head centre may be to the drivers' line, metres.
-const NEAREST_LISTENER_M: f64 = 0.05;
+/// Nearest a listener's head centre may be to the drivers' line, metres: the head's radius
+/// and a margin, so that no ear touches the line.
+const NEAREST_LISTENER_M: f64 = 0.15;
 
 /// The two SOFA conventions of a device measured at binaural receivers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,8 +101,9 @@ pub struct DeviceSet {
     pub driver_x_m: Vec<f64>,
     /// One per measurement, in the file's order.
     pub listeners: Vec<ListenerMeasurement>,
-    /// The measurement a design is made for unless told otherwise: the listener nearest the
-    /// line's axis, and of those the one facing it most squarely.
+    /// The measurement a design is made for unless told otherwise: the listener nearest to
+    /// straight on (on the line's axis, facing it), a turn counting as the distance it moves
+    /// the ears.
     pub nominal: usize,
 }
 
@@ -207,8 +210,8 @@ fn device_shape(ir: &hdf5_pure::Dataset, kind: DeviceConvention) -> Result<[usiz
     }
     at_most("Data.IR", m, MAX_DEVICE_POSITIONS, "listener positions")?;
     at_most("Data.IR", n, MAX_SOFA_TAPS, "taps")?;
-    let element = ir.element_size().map_err(corrupt)?.max(1);
-    declared_values("Data.IR", &shape, MAX_SOFA_DECODE_BYTES / element)?;
+    // Read whole, as 8-byte numbers.
+    declared_values("Data.IR", &shape, MAX_SOFA_DECODE_BYTES / 8)?;
     // Each bounded above, so these fit.
     Ok([m as usize, e as usize, n as usize])
 }
@@ -238,12 +241,26 @@ fn points(
         }
     };
     let frame = frame_of(file, name, default_type)?;
-    Ok((0..m)
+    (0..m)
         .map(|i| {
             let j = if rows == 1 { 0 } else { i };
-            frame.cartesian([values[3 * j], values[3 * j + 1], values[3 * j + 2]])
+            within_room(
+                name,
+                frame.cartesian([values[3 * j], values[3 * j + 1], values[3 * j + 2]]),
+            )
         })
-        .collect())
+        .collect()
+}
+
+/// `point`, if it lies within [`MAX_DEVICE_COORDINATE_M`] of the origin along every axis.
+fn within_room(name: &'static str, point: Vec3) -> Result<Vec3, SofaError> {
+    match point.iter().find(|v| v.abs() > MAX_DEVICE_COORDINATE_M) {
+        Some(v) => Err(SofaError::Layout(format!(
+            "{name} places a point {v:.3e} m from the origin; Soundstage reads positions within \
+             {MAX_DEVICE_COORDINATE_M:.0} m"
+        ))),
+        None => Ok(point),
+    }
 }
 
 /// The coordinates a variable's attributes declare.
@@ -290,17 +307,17 @@ fn emitter_points(file: &File, e: usize, m: usize) -> Result<Vec<Vec<Vec3>>, Sof
         }
     };
     let frame = frame_of(file, "EmitterPosition", "cartesian")?;
-    Ok((0..m)
+    (0..m)
         .map(|i| {
             let j = if per_measurement == 1 { 0 } else { i };
             (0..e)
                 .map(|k| {
                     let at = |c: usize| values[(k * 3 + c) * per_measurement + j];
-                    frame.cartesian([at(0), at(1), at(2)])
+                    within_room("EmitterPosition", frame.cartesian([at(0), at(1), at(2)]))
                 })
                 .collect()
         })
-        .collect())
+        .collect()
 }
 
 /// Which receiver is the left ear (the listener's left is +y), from the first measurement's
@@ -424,25 +441,15 @@ fn layout(drivers: &[Vec3], listeners: &[Vec3], views: &[Vec3]) -> Result<Layout
             longest * 100.0
         )));
     }
-    let view = horizontal(views[0]);
-    let right = [view[1], -view[0], 0.0];
-    let facing = dot(along, right) / length(view).max(1e-12);
-    if facing.abs() < 0.1 {
-        return Err(SofaError::Layout(
-            "the first measurement's listener looks along the line of drivers, not at it".into(),
-        ));
-    }
-    let x_axis = if facing > 0.0 {
-        along
-    } else {
-        scale(along, -1.0)
-    };
-    let normal = [-x_axis[1], x_axis[0], 0.0];
+    // The y axis points from the line to the first listener; the x axis is then the right
+    // of anyone facing the line (SOFA's z is up), whichever way that listener looks.
+    let normal = [-along[1], along[0], 0.0];
     let y_axis = if dot(normal, sub(horizontal(listeners[0]), centre)) >= 0.0 {
         normal
     } else {
         scale(normal, -1.0)
     };
+    let x_axis = [-y_axis[1], y_axis[0], 0.0];
     let place = |p: Vec3| {
         let d = sub(horizontal(p), centre);
         (dot(d, x_axis), dot(d, y_axis))
@@ -578,15 +585,13 @@ pub(crate) fn parse(
             },
         )
         .collect::<Vec<_>>();
+    // How far a listener is from straight on: its offset, and its turn as the distance it
+    // moves the ears.
+    let off_axis = |l: &ListenerMeasurement| {
+        l.offset_m.abs() + DEFAULT_HEAD_RADIUS_M * l.yaw_deg.abs().to_radians()
+    };
     let nominal = (0..m)
-        .min_by(|&a, &b| {
-            let key = |i: usize| {
-                let l = &listeners[i];
-                ((l.offset_m.abs() * 1000.0).round(), l.yaw_deg.abs())
-            };
-            let (ka, kb) = (key(a), key(b));
-            ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-        })
+        .min_by(|&a, &b| off_axis(&listeners[a]).total_cmp(&off_axis(&listeners[b])))
         .unwrap_or(0);
     Ok(DeviceSet {
         name,
