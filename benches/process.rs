@@ -260,6 +260,7 @@ fn bench(c: &mut Criterion) {
 /// heard (the designer wakes on the change; a new set starts fading in at the next hop).
 /// Head tracking redesigns for every pose: `following` is a design for a pose 5 mm and 0.5°
 /// from the last one's, its searches starting where that one's ended, as the designer does.
+/// `zone5` is the same settings designed to hold over a ±5 cm listening zone.
 fn bench_design(c: &mut Criterion) {
     let mut group = c.benchmark_group("design_48k");
     group.sample_size(10);
@@ -277,6 +278,8 @@ fn bench_design(c: &mut Criterion) {
                 outputs,
                 sample_rate: SR,
             };
+            let mut zoned = input;
+            zoned.settings.zone_m = 0.05;
             let mut moved = input;
             moved.settings.offset_m += 0.005;
             moved.settings.yaw_deg += 0.5;
@@ -287,6 +290,9 @@ fn bench_design(c: &mut Criterion) {
             group.bench_function(format!("{name}_following"), |b| {
                 b.iter(|| black_box(design_from(&moved, &head, start)))
             });
+            group.bench_function(format!("{name}_zone5"), |b| {
+                b.iter(|| black_box(design(&zoned, &head)))
+            });
             let time = |f: &dyn Fn()| {
                 let t = Instant::now();
                 for _ in 0..5 {
@@ -296,20 +302,23 @@ fn bench_design(c: &mut Criterion) {
             };
             let cold = time(&|| drop(black_box(design(&input, &head))));
             let following = time(&|| drop(black_box(design_from(&moved, &head, start))));
+            let zone = time(&|| drop(black_box(design(&zoned, &head))));
             let latency = FrameLayout::new(SR, LatencyMode::Normal).latency();
-            report.push((name, cold, following, latency));
+            report.push((name, cold, following, zone, latency));
         }
     }
     group.finish();
     let hop_ms = FrameLayout::new(SR, LatencyMode::Normal).hop as f64 / SR * 1e3;
     println!("\ndesign time and latency per preset (48 kHz):");
-    for (name, cold, following, latency) in report {
+    for (name, cold, following, zone, latency) in report {
         println!(
-            "  {name:20}: designed in {:.1} ms, {:.1} ms per pose when following a head; a \
-             parameter move is heard within {:.1} ms (design + {hop_ms:.1} ms hop); latency \
-             {latency} samples ({:.1} ms)",
+            "  {name:20}: designed in {:.1} ms, {:.1} ms per pose when following a head, {:.1} ms \
+             ({:.1}×) for a ±5 cm zone; a parameter move is heard within {:.1} ms (design + \
+             {hop_ms:.1} ms hop); latency {latency} samples ({:.1} ms)",
             cold * 1e3,
             following * 1e3,
+            zone * 1e3,
+            zone / cold,
             cold * 1e3 + hop_ms,
             latency as f64 / SR * 1e3
         );

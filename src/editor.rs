@@ -488,6 +488,7 @@ fn controls(ui: &mut egui::Ui, params: &SoundstageParams, setter: &ParamSetter, 
         Float::VirtualAngle,
         Float::Offset,
         Float::Yaw,
+        Float::Zone,
     ] {
         ui.add(Slider::new(
             params.float(f),

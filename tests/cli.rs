@@ -378,7 +378,7 @@ fn params_and_presets_list_everything() {
         ids,
         [
             "width", "depth", "cancel", "spacing", "dist", "vangle", "offset", "yaw", "bassx",
-            "boost", "gain", "mode", "loud", "bypass", "preview", "latency"
+            "boost", "gain", "zone", "mode", "loud", "bypass", "preview", "latency"
         ]
     );
     for p in list.as_array().unwrap() {

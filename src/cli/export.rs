@@ -9,9 +9,11 @@ use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::metrics::{
     max_side_filter_gain_db, perturbed_separation_on, standard_perturbations, NEARBY_OFFSET_M,
 };
+use soundstage::design::evaluate::zone::{heard_across, ZoneSummary};
 use soundstage::design::export::{self, driver_names, ExportedFilters, FILTERS_FORMAT};
 use soundstage::design::filters::chain::{design, design_shortened, Design, DesignInput};
 use soundstage::design::model::plant::Plant;
+use soundstage::design::model::zone;
 use soundstage::dsp::contract::FrameLayout;
 use soundstage::dsp::upmix::{COHERENCE_GATE, UPMIX_TIME_CONSTANT_S};
 use soundstage::limits::SAMPLE_RATES_HZ;
@@ -148,6 +150,14 @@ pub fn export(outdir: &Path, how: &ExportOptions, args: &SettingsArgs) -> Result
         if let Some(cost) = c.shortening_cost_db {
             say!("shortening to {taps} taps costs {cost:.1} dB of separation at the design's listener");
         }
+        if let Some((poses, z)) = &c.zone {
+            say!(
+                "across the ±{:.1} cm listening zone ({poses} poses): worst {:.1} dB, mean {:.1} dB",
+                settings.zone_m * 100.0,
+                z.worst_db,
+                z.mean_db
+            );
+        }
     }
     Ok(())
 }
@@ -180,6 +190,8 @@ struct CancellerFigures {
     nearby_worst_db: f64,
     /// What the shortening lost at the design's listener, dB (`None` at full length).
     shortening_cost_db: Option<f64>,
+    /// Across the listening zone, with the number of its poses (`None` without a zone).
+    zone: Option<(usize, ZoneSummary)>,
 }
 
 /// What the exported design predicts.
@@ -225,10 +237,16 @@ fn canceller_figures(c: &Design, plant: &dyn Plant, full_taps: usize) -> Cancell
     let (nominal_db, nearby_worst_db) = separation_figures(c, plant);
     let shortening_cost_db = (c.taps < full_taps)
         .then(|| separation_figures(&design(&c.input, plant), plant).0 - nominal_db);
+    let s = &c.input.settings;
+    let poses = zone::poses(&s.geometry(c.filters.outputs), s.zone_m, plant);
+    let zone = (poses.len() > 1)
+        .then(|| ZoneSummary::of(&heard_across(c, plant, &poses)).map(|z| (poses.len(), z)))
+        .flatten();
     CancellerFigures {
         nominal_db,
         nearby_worst_db,
         shortening_cost_db,
+        zone,
     }
 }
 
@@ -305,6 +323,13 @@ fn filters_json(f: &FiltersJson) -> serde_json::Value {
             "nearby_worst_db": c.nearby_worst_db,
             "nearby_offset_m": NEARBY_OFFSET_M,
             "shortening_cost_db": c.shortening_cost_db,
+            "zone": c.zone.map(|(poses, z)| serde_json::json!({
+                "half_width_m": s.zone_m,
+                "poses": poses,
+                "at_listener_db": z.at_listener_db,
+                "worst_db": z.worst_db,
+                "mean_db": z.mean_db,
+            })),
         })
     });
     serde_json::json!({

@@ -8,6 +8,7 @@ use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
 use soundstage::design::evaluate::metrics;
 use soundstage::design::evaluate::sweet_spot::sweet_spot;
+use soundstage::design::evaluate::zone::zone_figures;
 use soundstage::design::filters::chain::{design, DesignInput};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::offline::measure;
@@ -60,6 +61,7 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     let mut metrics = Metrics::new(&made, &analysis, plant, engine, measured);
     if settings.mode != Mode::Headphones {
         metrics.sweet_spot = Some(sweet_spot(&made.input, plant));
+        metrics.zone = zone_figures(&made.input, plant);
     }
     let text = serde_json::to_string_pretty(&metrics).map_err(|e| CliError::Encode {
         path: outdir.join("metrics.json"),
@@ -93,6 +95,12 @@ pub fn report(outdir: &Path, args: &SettingsArgs) -> Result<(), CliError> {
     plots::sweet_spot(
         &outdir.join("sweet_spot.png"),
         metrics.sweet_spot.as_ref(),
+        &context,
+    )?;
+    plots::zone(
+        &outdir.join("zone.png"),
+        metrics.zone.as_ref(),
+        settings.mode == Mode::Headphones,
         &context,
     )?;
     print_summary(&metrics, &analysis)?;
@@ -173,6 +181,17 @@ fn print_summary(m: &Metrics, analysis: &Analysis) -> Result<(), CliError> {
         say!(
             "through the measured plant: designed for it {:.1} dB (±5 cm {:.1} / {:.1}), designed for the sphere {:.1} dB (±5 cm {:.1} / {:.1})",
             a.nominal_db, a.plus_5cm_db, a.minus_5cm_db, b.nominal_db, b.plus_5cm_db, b.minus_5cm_db
+        );
+    }
+    if let Some(z) = &m.zone {
+        say!(
+            "listening zone ±{:.1} cm ({} poses): worst {:.1} dB designed for the listener, {:.1} dB designed for the zone; at the listener {:.1} and {:.1} dB",
+            z.half_width_cm,
+            z.poses.len(),
+            z.nominal_design.worst_db,
+            z.zone_design.worst_db,
+            z.nominal_design.at_listener_db,
+            z.zone_design.at_listener_db
         );
     }
     if let Ok(b) = &analysis.beam {

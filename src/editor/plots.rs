@@ -495,11 +495,11 @@ pub fn beam_polar(ui: &mut Ui, size: egui::Vec2, a: &Analysis, freq_hz: f64) {
     painter.add(Shape::line(points, Stroke::new(2.5, theme::TARGET)));
 }
 
-/// The drivers, the listener's head, the virtual speakers and (on a line) the centre beam's
-/// main lobe, seen from above, scaled to fit.
+/// The drivers, the listener's head and the listening zone around it, the virtual speakers
+/// and (on a line) the centre beam's main lobe, seen from above, scaled to fit.
 ///
-/// NOTE: long because it is one drawing, in painting order: scale, drivers, listener,
-/// virtual speakers, beam lobe, labels.
+/// NOTE: long because it is one drawing, in painting order: scale, beam lobe, zone,
+/// virtual speakers, drivers, listener, labels.
 pub fn geometry(
     ui: &mut Ui,
     size: egui::Vec2,
@@ -526,6 +526,10 @@ pub fn geometry(
     let mut lo = (f64::INFINITY, f64::INFINITY);
     let mut hi = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     let radius = DEFAULT_HEAD_RADIUS_M;
+    // The zone the canceller holds over (none in headphone mode, which cancels nothing).
+    let zone =
+        (settings.zone_m > 0.0 && settings.mode != Mode::Headphones).then_some(settings.zone_m);
+    let zone_corners = zone.map(|z| [(head.0 - z, head.1 - z), (head.0 + z, head.1 + z)]);
     for p in xs
         .iter()
         .map(|&x| (x, 0.0))
@@ -535,6 +539,7 @@ pub fn geometry(
             (head.0 + radius, head.1 - radius),
         ])
         .chain(tracked.map(|t| (t.x_m, t.y_m)))
+        .chain(zone_corners.into_iter().flatten())
         .chain(if settings.mode == Mode::Binaural {
             Vec::new()
         } else {
@@ -572,6 +577,23 @@ pub fn geometry(
             theme::TARGET.gamma_multiply(0.18),
             Stroke::new(1.0, theme::TARGET.gamma_multiply(0.6)),
         ));
+    }
+    if let Some([a, b]) = zone_corners {
+        let rect = Rect::from_two_pos(to_screen(a), to_screen(b));
+        painter.rect_filled(rect, 2.0, theme::TARGET.gamma_multiply(0.12));
+        painter.rect_stroke(
+            rect,
+            2.0,
+            Stroke::new(1.0, theme::TARGET.gamma_multiply(0.7)),
+            egui::StrokeKind::Inside,
+        );
+        painter.text(
+            rect.right_bottom() + vec2(4.0, 0.0),
+            Align2::LEFT_BOTTOM,
+            format!("zone ±{:.0} cm", settings.zone_m * 100.0),
+            font.clone(),
+            theme::TARGET,
+        );
     }
     if settings.mode != Mode::Binaural {
         for (v, name) in virtuals.iter().zip(["virtual L", "virtual R"]) {

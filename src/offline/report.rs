@@ -6,6 +6,7 @@ use crate::design::config::settings::Settings;
 use crate::design::evaluate::analysis::{Analysis, BEAM_BAND};
 use crate::design::evaluate::metrics::{self, SEPARATION_BAND};
 use crate::design::evaluate::sweet_spot::SweetSpot;
+use crate::design::evaluate::zone::ZoneFigures;
 use crate::design::filters::bands::mean_db;
 use crate::design::filters::chain::Design;
 use crate::design::model::plant::Plant;
@@ -55,6 +56,9 @@ pub struct Metrics {
     /// Separation over listener positions, fixed and following (speakers and binaural
     /// modes; filled in by the report, which can afford the designs).
     pub sweet_spot: Option<SweetSpot>,
+    /// The design for the listener against the listening-zone design across the zone
+    /// (with a zone, in speakers and binaural modes; filled in by the report).
+    pub zone: Option<ZoneFigures>,
 }
 
 /// One driver as the design's listener's ears receive it.
@@ -113,6 +117,9 @@ pub struct SettingsFigures {
     pub virtual_angle_deg: f64,
     /// Listener offset, metres.
     pub listener_offset_m: f64,
+    /// Half-width of the listening zone the canceller holds over, metres (0: the listener
+    /// alone).
+    pub listening_zone_m: f64,
     /// Bass crossover, Hz.
     pub bass_crossover_hz: f64,
 }
@@ -333,6 +340,7 @@ impl Metrics {
                 .collect(),
             notes: analysis.notes.clone(),
             sweet_spot: None,
+            zone: None,
         }
     }
 }
@@ -350,6 +358,7 @@ impl SettingsFigures {
             listening_distance_m: s.distance_m,
             virtual_angle_deg: s.virtual_angle_deg,
             listener_offset_m: s.offset_m,
+            listening_zone_m: s.zone_m,
             bass_crossover_hz: s.bass_crossover_hz,
         }
     }

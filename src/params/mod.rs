@@ -130,6 +130,8 @@ pub enum Float {
     BoostLimit,
     /// `gain`.
     OutputGain,
+    /// `zone`.
+    Zone,
 }
 
 impl Float {
@@ -146,6 +148,7 @@ impl Float {
         Float::BassCrossover,
         Float::BoostLimit,
         Float::OutputGain,
+        Float::Zone,
     ];
 
     /// The parameter's specification.

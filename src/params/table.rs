@@ -102,7 +102,7 @@ pub const LATENCY_HELP: &str = "How much delay the processing adds: normal (1584
      out and in and tells the host the new latency";
 
 /// The float parameters, in the order hosts list them.
-pub const FLOAT_PARAMS: [FloatSpec; 11] = [
+pub const FLOAT_PARAMS: [FloatSpec; 12] = [
     FloatSpec {
         id: "width",
         name: "Width",
@@ -257,6 +257,21 @@ pub const FLOAT_PARAMS: [FloatSpec; 11] = [
         apply: |s, v| s.output_gain_db = v,
         read: |s| s.output_gain_db,
         redesign: false,
+    },
+    FloatSpec {
+        id: "zone",
+        name: "Listening zone",
+        unit: " cm",
+        min: 0.0,
+        max: 20.0,
+        default: 0.0,
+        decimals: 1,
+        scale: Scale::Linear,
+        help: "How far around the listener the cancellation must hold, sideways and in depth: a wider \
+               sweet spot for a little less separation at its centre (0 aims at the listener alone)",
+        apply: |s, v| s.zone_m = v / 100.0,
+        read: |s| s.zone_m * 100.0,
+        redesign: true,
     },
 ];
 

@@ -16,6 +16,7 @@ ARDOUR_LUA = "/usr/bin/ardour7-lua"
 QTRACTOR_SCANNER = "/usr/lib/x86_64-linux-gnu/qtractor/qtractor_plugin_scan"
 PARAMETER_NAMES = ["Width", "Depth", "Cancellation", "Mode", "Driver spacing", "Listening distance",
                    "Virtual angle", "Listener offset", "Listener yaw", "Bass crossover", "Boost limit", "Output gain",
+                   "Listening zone",
                    "Loudness match", "Bypass", "Headphone preview", "Latency"]
 
 

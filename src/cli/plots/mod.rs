@@ -6,10 +6,12 @@
 mod curves;
 mod maps;
 mod summary;
+mod zone;
 
 pub use curves::{cancellation, ear_responses, mono_sum, plant, virtual_cues};
 pub use maps::{beam_map, beam_polar, sweet_spot};
 pub use summary::summary;
+pub use zone::zone;
 
 use super::CliError;
 use plotters::coord::Shift;

@@ -53,6 +53,10 @@ pub struct Settings {
     pub offset_m: f64,
     /// Listener's head rotation, degrees, positive with the nose turned to their left.
     pub yaw_deg: f64,
+    /// Half-width of the listening zone the canceller covers, metres: 0 designs for the
+    /// listener's pose alone; more trades separation there for separation around it (see
+    /// [`crate::design::model::zone`]).
+    pub zone_m: f64,
     /// Below this frequency the output is the input, Hz.
     pub bass_crossover_hz: f64,
     /// Gain applied to the processed signal, dB.
@@ -113,6 +117,7 @@ impl Default for Settings {
             virtual_angle_deg: 60.0,
             offset_m: 0.0,
             yaw_deg: 0.0,
+            zone_m: 0.0,
             bass_crossover_hz: 120.0,
             output_gain_db: 0.0,
             loudness_compensation: true,

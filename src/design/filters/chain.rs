@@ -9,6 +9,7 @@ use crate::design::filters::ctc::{self, CtcDesign, CtcSpec};
 use crate::design::filters::linalg::CMatrix;
 use crate::design::filters::virtualizer::VirtualSpeaker;
 use crate::design::model::plant::{EarResponses, Plant};
+use crate::design::model::zone;
 use crate::design::C64;
 use crate::dsp::bass_split::SplitAt;
 use crate::dsp::contract::{
@@ -127,11 +128,13 @@ pub enum ModeDesign {
 }
 
 impl ModeDesign {
-    /// Designs the parts of `mode` for the ears `ears` at the bins `freqs`, the canceller's
-    /// searches starting from `start` (see [`design_from`]).
+    /// Designs the parts of `mode` for the ears `ears` at the bins `freqs`, the canceller
+    /// holding at the listening zone's other poses `zone` too, its searches starting from
+    /// `start` (see [`design_from`]).
     fn new(
         s: &Settings,
         ears: &EarResponses,
+        zone: &[EarResponses],
         freqs: &[f64],
         plain_share: &[f64],
         start: Option<&[[f64; 2]]>,
@@ -142,7 +145,7 @@ impl ModeDesign {
                 boost_limit_db: s.boost_limit_db,
             };
             let top: Vec<f64> = freqs.iter().map(|&f| cancellation_top_share(f)).collect();
-            ctc::design(ears, &spec, &top, plain_share, start)
+            ctc::design(ears, zone, &spec, &top, plain_share, start)
         };
         let virtual_speaker = || VirtualSpeaker::new(s.virtual_angle_deg);
         match s.mode {
@@ -267,9 +270,24 @@ fn design_windowed(
     let layout = input.layout();
     let freqs = layout.bin_freqs(input.sample_rate);
     let geometry = s.geometry(n);
+    let reference = geometry.reference().distance_m;
     let ears: EarResponses = plant
         .ear_responses(&geometry, &freqs)
-        .relative_to(geometry.reference().distance_m);
+        .relative_to(reference);
+    // Only a canceller holds to a zone: the other poses' plants are not wanted otherwise.
+    let zone: Vec<EarResponses> = if s.mode == Mode::Headphones {
+        Vec::new()
+    } else {
+        zone::poses(&geometry, s.zone_m, plant)
+            .iter()
+            .skip(1)
+            .map(|pose| {
+                plant
+                    .ear_responses(&pose.geometry, &freqs)
+                    .relative_to(reference)
+            })
+            .collect()
+    };
     let beam_spec = BeamSpec::new(n, s.spacing_m);
     let plain_share = crossover::plain_share(
         layout,
@@ -277,7 +295,7 @@ fn design_windowed(
         s.bass_crossover_hz,
         window.taps(),
     );
-    let mode = ModeDesign::new(s, &ears, &freqs, &plain_share, start);
+    let mode = ModeDesign::new(s, &ears, &zone, &freqs, &plain_share, start);
     let mut spectra = chain_spectra(input, layout, &freqs, &ears, &beam_spec, &mode);
     let bins = layout.bins();
     for element in spectra

@@ -42,7 +42,8 @@ pub struct CtcDesign {
     pub target_db: Vec<[f64; 2]>,
     /// Per frequency and column, the ratio the plain feed already has, dB.
     pub plain_db: Vec<[f64; 2]>,
-    /// Per frequency and column, the ratio these filters reach on the design plant, dB.
+    /// Per frequency and column, the ratio these filters reach on the design plant, dB (at
+    /// the worst pose of a listening zone).
     pub achieved_db: Vec<[f64; 2]>,
     /// Per frequency and column, whether the boost limit stopped the target being reached.
     pub limited: Vec<[bool; 2]>,
@@ -79,7 +80,8 @@ pub const MAX_DRIVERS: usize = 8;
 #[derive(Clone, Copy)]
 struct Candidate {
     filters: [C64; MAX_DRIVERS],
-    /// Wanted over unwanted ear power (linear: the search compares it; dB only at the end).
+    /// Wanted over unwanted ear power at the worst pose of the zone (linear: the search
+    /// compares it; dB only at the end).
     ratio: f64,
     gain: f64,
 }
@@ -91,11 +93,40 @@ impl Candidate {
     }
 }
 
+/// One pose's 2 × N plant at one frequency, in the fixed-size form the solves use.
+type PosePlant = [[C64; MAX_DRIVERS]; 2];
+
+/// `p` (2 × N) as a [`PosePlant`].
+fn pose_plant(p: &CMatrix) -> PosePlant {
+    let mut plant = [[C64::new(0.0, 0.0); MAX_DRIVERS]; 2];
+    for (ear, row) in plant.iter_mut().enumerate() {
+        for (d, v) in row.iter_mut().enumerate().take(p.cols) {
+            *v = p[(ear, d)];
+        }
+    }
+    plant
+}
+
+/// Ear signals of driver filters `c` through `plant`.
+fn ears_of(plant: &PosePlant, n: usize, c: &[C64; MAX_DRIVERS]) -> [C64; 2] {
+    std::array::from_fn(|ear| (0..n).map(|d| plant[ear][d] * c[d]).sum())
+}
+
+/// One more pose a zone design holds to: its plant at this frequency and what its
+/// ipsilateral ear is to receive there.
+#[derive(Clone, Copy)]
+struct ZoneColumnPose {
+    plant: PosePlant,
+    target: C64,
+}
+
 /// The per-frequency, per-column problem, precomputed once for every β tried.
 struct Column {
     n: usize,
     j: usize,
-    plant: [[C64; MAX_DRIVERS]; 2],
+    plant: PosePlant,
+    /// The zone's other poses (none for a design of the nominal pose alone).
+    zone: Vec<ZoneColumnPose>,
     normal: [[C64; MAX_DRIVERS]; MAX_DRIVERS],
     plant_h_target: [C64; MAX_DRIVERS],
     prior: [C64; MAX_DRIVERS],
@@ -105,33 +136,47 @@ struct Column {
 }
 
 impl Column {
-    fn new(p: &CMatrix, j: usize, target: C64, prior: &[C64], plain_share: f64) -> Self {
+    /// The problem of column `j` on plant `p`, held at the `zone` poses too: their squared
+    /// errors are added to the nominal pose's, weighed by `weights` (the nominal pose's
+    /// first), so that the solution is the weighted least-squares compromise between them.
+    fn new(
+        p: &CMatrix,
+        zone: &[ZoneColumnPose],
+        weights: &[f64],
+        j: usize,
+        target: C64,
+        prior: &[C64],
+        plain_share: f64,
+    ) -> Self {
         let n = p.cols;
         assert!(n <= MAX_DRIVERS, "at most {MAX_DRIVERS} drivers");
         let zero = C64::new(0.0, 0.0);
-        let mut plant = [[zero; MAX_DRIVERS]; 2];
-        for (ear, row) in plant.iter_mut().enumerate() {
-            for (d, v) in row.iter_mut().enumerate().take(n) {
-                *v = p[(ear, d)];
-            }
-        }
+        let plant = pose_plant(p);
         let mut normal = [[zero; MAX_DRIVERS]; MAX_DRIVERS];
-        for (r, row) in normal.iter_mut().enumerate().take(n) {
-            for (c, v) in row.iter_mut().enumerate().take(n) {
-                *v = plant[0][r].conj() * plant[0][c] + plant[1][r].conj() * plant[1][c];
+        let mut plant_h_target = [zero; MAX_DRIVERS];
+        let poses =
+            std::iter::once((&plant, target)).chain(zone.iter().map(|z| (&z.plant, z.target)));
+        for (at, ((pose, pose_target), &weight)) in poses.zip(weights).enumerate() {
+            for (r, row) in normal.iter_mut().enumerate().take(n) {
+                for (c, v) in row.iter_mut().enumerate().take(n) {
+                    let term =
+                        (pose[0][r].conj() * pose[0][c] + pose[1][r].conj() * pose[1][c]) * weight;
+                    *v = if at == 0 { term } else { *v + term };
+                }
+            }
+            for (r, v) in plant_h_target.iter_mut().enumerate().take(n) {
+                let term = pose[j][r].conj() * pose_target * weight;
+                *v = if at == 0 { term } else { *v + term };
             }
         }
         let scale = ((0..n).map(|i| normal[i][i].re).sum::<f64>() / n as f64).max(1e-30);
-        let mut plant_h_target = [zero; MAX_DRIVERS];
-        for (r, v) in plant_h_target.iter_mut().enumerate().take(n) {
-            *v = plant[j][r].conj() * target;
-        }
         let mut prior_arr = [zero; MAX_DRIVERS];
         prior_arr[..n].copy_from_slice(prior);
         Self {
             n,
             j,
             plant,
+            zone: zone.to_vec(),
             normal,
             plant_h_target,
             prior: prior_arr,
@@ -141,9 +186,38 @@ impl Column {
         }
     }
 
-    /// Ear signals of driver filters `c`.
+    /// Ear signals of driver filters `c` at the nominal pose.
     fn ears(&self, c: &[C64; MAX_DRIVERS]) -> [C64; 2] {
-        std::array::from_fn(|ear| (0..self.n).map(|d| self.plant[ear][d] * c[d]).sum())
+        ears_of(&self.plant, self.n, c)
+    }
+
+    /// Wanted over unwanted ear power of driver filters `c` at the worst pose of the zone
+    /// (the nominal pose alone without one).
+    fn worst_ratio(&self, c: &[C64; MAX_DRIVERS]) -> f64 {
+        let ratio = |e: [C64; 2]| e[self.j].norm_sqr() / e[1 - self.j].norm_sqr().max(1e-30);
+        self.zone
+            .iter()
+            .map(|z| ratio(ears_of(&z.plant, self.n, c)))
+            .fold(ratio(self.ears(c)), f64::min)
+    }
+
+    /// Unwanted over wanted ear amplitude of driver filters `c` at each pose, the nominal
+    /// pose first: the error a zone design's reweighting evens out.
+    fn leakage(&self, c: &[C64; MAX_DRIVERS]) -> Vec<f64> {
+        let leak = |e: [C64; 2]| e[1 - self.j].norm() / e[self.j].norm().max(1e-15);
+        std::iter::once(leak(self.ears(c)))
+            .chain(self.zone.iter().map(|z| leak(ears_of(&z.plant, self.n, c))))
+            .collect()
+    }
+
+    /// What the listener gets from `filters`: the crossover's plain share plus the processed
+    /// share.
+    fn blend(&self, filters: &[C64; MAX_DRIVERS]) -> [C64; MAX_DRIVERS] {
+        let mut blended = [C64::new(0.0, 0.0); MAX_DRIVERS];
+        for d in 0..self.n {
+            blended[d] = self.prior[d] * self.plain_share + filters[d] * (1.0 - self.plain_share);
+        }
+        blended
     }
 
     /// The normalised solution for one β (relative to the plant's mean power).
@@ -189,13 +263,8 @@ impl Column {
         for d in 0..n {
             filters[d] = x[d] * norm;
         }
-        // What the listener gets: the crossover's plain share plus the processed share.
-        let mut blended = [C64::new(0.0, 0.0); MAX_DRIVERS];
-        for d in 0..n {
-            blended[d] = self.prior[d] * self.plain_share + filters[d] * (1.0 - self.plain_share);
-        }
-        let e = self.ears(&blended);
-        let ratio = e[self.j].norm_sqr() / e[1 - self.j].norm_sqr().max(1e-30);
+        let blended = self.blend(&filters);
+        let ratio = self.worst_ratio(&blended);
         let gain = blended[..n]
             .iter()
             .map(|v| v.norm_sqr())
@@ -265,12 +334,19 @@ const LOG_BETA_STEP: f64 = 1.0;
 /// NOTE: long because the per-frequency inversion, its β search and the bookkeeping of what
 /// each frequency reached belong to one loop; the write-up above walks through it.
 ///
+/// `zone` holds the plant at the listening zone's other poses (none: the nominal pose
+/// alone, today's design). The filters are then the least-squares compromise over every
+/// pose, and β is chosen as above on the worst pose's ratio: the most regularised solution
+/// whose worst pose still reaches the target, or, where none does, the one whose worst pose
+/// separates best. The ipsilateral normalisation stays the nominal pose's.
+///
 /// `start`, when given (one entry per frequency: a previous design's [`CtcDesign::log_beta`]),
 /// is where each β search begins: a design for a nearby pose then brackets its β within a
 /// few solves instead of scanning the whole range. Where the ratio falls steadily with β (as
 /// it does on every plant we have) both searches find the same boundary.
 pub fn design(
     plant: &EarResponses,
+    zone: &[EarResponses],
     spec: &CtcSpec,
     top_share: &[f64],
     plain_share: &[f64],
@@ -281,6 +357,7 @@ pub fn design(
     let prior = plain_feed(n);
     let cap = 10f64.powf(spec.boost_limit_db / 20.0);
     let ipsi_target = ipsilateral_all_pass(plant);
+    let zone_ipsi: Vec<[(f64, f64); 2]> = zone.iter().map(ipsilateral_all_pass).collect();
     let count = plant.freqs.len();
     let mut out = CtcDesign {
         freqs: plant.freqs.clone(),
@@ -297,6 +374,7 @@ pub fn design(
         let w = 2.0 * PI * f;
 
         let p = plant.matrix(k);
+        let zone_p: Vec<PosePlant> = zone.iter().map(|z| pose_plant(&z.matrix(k))).collect();
         let mut filters = CMatrix::zeros(n, 2);
         let mut target_db = [0.0; 2];
         let mut plain_db = [0.0; 2];
@@ -322,8 +400,23 @@ pub fn design(
             // rounding, between the plain feed and a solution of the same ratio).
             let searched = (band_db > plain_db[j])
                 .then(|| {
-                    let column = Column::new(&p, j, target, &prior_col, x);
-                    choose(&column, target_db[j], cap, start.map(|s| s[k][j]))
+                    let zone_column: Vec<ZoneColumnPose> = zone_p
+                        .iter()
+                        .zip(&zone_ipsi)
+                        .map(|(plant, ipsi)| ZoneColumnPose {
+                            plant: *plant,
+                            target: C64::new(ipsi[j].0, 0.0) * C64::from_polar(1.0, -w * ipsi[j].1),
+                        })
+                        .collect();
+                    let column = |weights: &[f64]| {
+                        Column::new(&p, &zone_column, weights, j, target, &prior_col, x)
+                    };
+                    let start = start.map(|s| s[k][j]);
+                    if zone_column.is_empty() {
+                        choose(&column(&[1.0]), target_db[j], cap, start)
+                    } else {
+                        choose_for_zone(column, zone_column.len() + 1, target_db[j], cap, start)
+                    }
                 })
                 .flatten();
             let (cand, was_limited, chosen_log_beta) = searched.unwrap_or_else(|| {
@@ -422,6 +515,45 @@ fn choose(
         step *= WARM_GROWTH;
     };
     Some((capped, true, start_next))
+}
+
+/// Most weighted designs a zone's column tries (the first weighs every pose alike).
+const ZONE_REWEIGHTS: usize = 8;
+
+/// [`choose`] for a column held at `poses` poses (`column` builds it for a set of
+/// weights): where the worst pose does not reach the target, the poses are reweighed by
+/// how much each leaks (Lawson's iteration towards the minimax solution: the worst poses
+/// gain weight) and the column designed again, keeping the design whose worst pose
+/// separates best.
+fn choose_for_zone(
+    column: impl Fn(&[f64]) -> Column,
+    poses: usize,
+    target_db: f64,
+    cap: f64,
+    start: Option<f64>,
+) -> Option<(Candidate, bool, f64)> {
+    let mut weights = vec![1.0; poses];
+    let mut best: Option<(Candidate, bool, f64)> = None;
+    for _ in 0..ZONE_REWEIGHTS {
+        let problem = column(&weights);
+        let found = choose(&problem, target_db, cap, start)?;
+        let reached = found.2.is_finite();
+        let leakage = problem.leakage(&problem.blend(&found.0.filters));
+        if best.as_ref().is_none_or(|b| found.0.ratio > b.0.ratio) {
+            best = Some(found);
+        }
+        if reached {
+            break;
+        }
+        let total: f64 = weights.iter().zip(&leakage).map(|(w, e)| w * e).sum();
+        if !(total > 0.0 && total.is_finite()) {
+            break;
+        }
+        for (w, e) in weights.iter_mut().zip(&leakage) {
+            *w *= e * poses as f64 / total;
+        }
+    }
+    best
 }
 
 /// The largest grid β still reaching the target, refined to the boundary: scanned from the
@@ -653,7 +785,7 @@ mod tests {
             ],
         };
         let prior = [C64::new(1.0, 0.0), C64::new(0.0, 0.0)];
-        let column = Column::new(&p, 0, C64::new(1.0, 0.0), &prior, 0.2);
+        let column = Column::new(&p, &[], &[1.0], 0, C64::new(1.0, 0.0), &prior, 0.2);
         for beta in [1e-6, 1e-2, 1.0, 100.0] {
             let pair = column.solve(beta).unwrap();
             let b = beta * column.scale;

@@ -272,6 +272,10 @@ impl Plant for MeasuredDevice {
         Ok(())
     }
 
+    fn measured_poses(&self) -> Vec<Geometry> {
+        self.listeners.iter().map(|l| l.geometry).collect()
+    }
+
     fn resized(&self, _factor: f64) -> Option<Box<dyn Plant>> {
         None
     }

@@ -1,6 +1,7 @@
 //! Acoustic models of the listener: the geometry of drivers and head, the plant interface
 //! (what each ear receives from each driver) with its sphere, measured-head and
-//! measured-device implementations, the SOFA readers, and the head choice a session stores.
+//! measured-device implementations, the SOFA readers, the head choice a session stores, and
+//! the listening zone a design covers.
 
 pub mod device;
 pub mod geometry;
@@ -9,3 +10,4 @@ pub mod measured;
 pub mod plant;
 pub mod sofa;
 pub mod sofa_device;
+pub mod zone;

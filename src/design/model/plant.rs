@@ -136,6 +136,13 @@ pub trait Plant: Send + Sync + std::fmt::Debug {
         Ok(())
     }
 
+    /// The listener poses this plant was measured at (a device file's positions), which a
+    /// listening zone holds to where they fall inside it; none for a model or a head
+    /// measured alone.
+    fn measured_poses(&self) -> Vec<Geometry> {
+        Vec::new()
+    }
+
     /// The same head scaled by `factor` (the robustness figures' ±10 % heads), if this plant
     /// can be scaled (a measured head cannot).
     fn resized(&self, factor: f64) -> Option<Box<dyn Plant>>;
