@@ -15,9 +15,9 @@ mod widgets;
 pub use shared::Shared;
 
 use crate::design::config::presets::{self, Preset};
-use crate::design::config::settings::Mode;
+use crate::design::config::settings::{Mode, Settings};
 use crate::design::filters::chain::DesignInput;
-use crate::design::model::head::{HeadChoice, PlantCache};
+use crate::design::model::head::{Chosen, HeadChoice, PlantCache};
 use crate::params::{
     Float, LatencyParam, ModeParam, SoundstageParams, Switch, LATENCY_HELP, MODE_HELP,
 };
@@ -162,8 +162,8 @@ impl NiceEguiApp for SoundstageEditor {
         }
         self.analyses
             .request(input, plant, move || ctx.request_repaint());
-        self.browser.show(ui.ctx(), &self.params);
         let setter = gui.param_setter();
+        self.browser.show(ui.ctx(), &self.params, &setter, outputs);
         ResizableWindow::new("soundstage-editor")
             .min_size(egui::vec2(MIN_SIZE.0, MIN_SIZE.1))
             .show(ui, |ui| {
@@ -267,50 +267,73 @@ impl SoundstageEditor {
         });
     }
 
-    /// The head the filters are designed for: the sphere or a measured one, the loaded
-    /// set's name, the browser to load one, and why the last change could not be designed.
+    /// What the filters are designed for: the sphere, a measured head or a measured device,
+    /// the loaded sets' names, the browser to load one, and why the last change could not be
+    /// designed.
     fn head_controls(&mut self, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new("Head").size(15.0).strong());
         let choice = self.params.head_choice();
+        let chosen = choice.chosen();
         ui.horizontal(|ui| {
-            let sphere = ui
-                .selectable_label(!choice.measured || choice.set.is_none(), "Sphere")
-                .on_hover_text("The built-in rigid-sphere head: a generic listener");
-            if sphere.clicked() && choice.measured {
-                self.params.set_head_choice(HeadChoice {
-                    measured: false,
-                    ..choice.clone()
-                });
-            }
-            let measured = ui
-                .add_enabled(
+            let options = [
+                (
+                    matches!(chosen, Chosen::Sphere),
+                    true,
+                    "Sphere",
+                    "The built-in rigid-sphere head: a generic listener",
+                    (false, false),
+                ),
+                (
+                    matches!(chosen, Chosen::Head(_)),
                     choice.set.is_some(),
-                    egui::Button::selectable(choice.measured && choice.set.is_some(), "Measured"),
-                )
-                .on_hover_text("The measured head last loaded (its data travels in the session)");
-            if measured.clicked() && !choice.measured {
-                self.params.set_head_choice(HeadChoice {
-                    measured: true,
-                    ..choice.clone()
-                });
+                    "Head",
+                    "The measured head last loaded (its data travels in the session)",
+                    (true, false),
+                ),
+                (
+                    matches!(chosen, Chosen::Device(_)),
+                    choice.device.is_some(),
+                    "Device",
+                    "The measured device last loaded: its drivers at a dummy head's ears (its data \
+                     travels in the session; the geometry must stay the measured one's)",
+                    (choice.measured, true),
+                ),
+            ];
+            for (selected, enabled, name, help, (measured, device_chosen)) in options {
+                let button = ui
+                    .add_enabled(enabled, egui::Button::selectable(selected, name))
+                    .on_hover_text(help);
+                if button.clicked() && !selected {
+                    self.params.set_head_choice(HeadChoice {
+                        measured,
+                        device_chosen,
+                        ..choice.clone()
+                    });
+                }
             }
             if ui
                 .add_enabled(!self.browser.busy(), egui::Button::new("Load SOFA…"))
                 .on_hover_text(
-                    "Design for a measured head (a dummy head, or your own HRTFs) from a SOFA file",
+                    "Design for a measured head (a dummy head, or your own HRTFs) or a measured \
+                     device (SingleRoomMIMOSRIR or MultiSpeakerBRIR: its drivers at a dummy \
+                     head's ears) from a SOFA file",
                 )
                 .clicked()
             {
                 self.browser.open();
             }
         });
-        let name = choice
-            .set
-            .as_ref()
-            .map_or("no measured head loaded".to_string(), |s| {
-                format!("loaded: {}", s.name)
-            });
-        ui.label(egui::RichText::new(name).color(theme::TEXT_DIM).size(12.0));
+        let name = |what: &str, name: Option<&String>| {
+            name.map_or(format!("no measured {what} loaded"), |n| {
+                format!("{what}: {n}")
+            })
+        };
+        let names = format!(
+            "{} · {}",
+            name("head", choice.set.as_ref().map(|s| &s.name)),
+            name("device", choice.device.as_ref().map(|d| &d.name))
+        );
+        ui.label(egui::RichText::new(names).color(theme::TEXT_DIM).size(12.0));
         if let Some(why) = self.shared.problem() {
             ui.colored_label(theme::LIMIT, format!("kept the last design: {why}"));
         }
@@ -407,19 +430,30 @@ impl SoundstageEditor {
     }
 }
 
-/// Applies a preset: every geometry parameter through the host (one undo step per
-/// parameter, as hosts record them), and remembers which preset it was.
-fn apply_preset(params: &SoundstageParams, setter: &ParamSetter, preset: &Preset) {
-    let settings = preset.apply(&params.settings());
-    for f in Float::ALL {
+/// Sets the parameters `floats` to their values in `settings` through the host (one undo
+/// step per parameter, as hosts record them), leaving those already there alone.
+fn set_floats(
+    params: &SoundstageParams,
+    setter: &ParamSetter,
+    settings: &Settings,
+    floats: &[Float],
+) {
+    for &f in floats {
         let (spec, param) = (f.spec(), params.float(f));
-        let value = (spec.read)(&settings) as f32;
+        let value = (spec.read)(settings) as f32;
         if (value - param.value()).abs() > f32::EPSILON {
             setter.begin_set_parameter(param);
             setter.set_parameter(param, value);
             setter.end_set_parameter(param);
         }
     }
+}
+
+/// Applies a preset: every geometry parameter through the host, and remembers which preset
+/// it was.
+fn apply_preset(params: &SoundstageParams, setter: &ParamSetter, preset: &Preset) {
+    let settings = preset.apply(&params.settings());
+    set_floats(params, setter, &settings, &Float::ALL);
     setter.begin_set_parameter(params.mode());
     setter.set_parameter(params.mode(), settings.mode.into());
     setter.end_set_parameter(params.mode());

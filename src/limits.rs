@@ -89,3 +89,8 @@ pub const MAX_DEVICE_IR_SECONDS: f64 = 0.05;
 /// Farthest from its origin a device measurement may place anything, metres along any axis:
 /// beyond a large hall's size a position is a mistake (or another unit), and is refused.
 pub const MAX_DEVICE_COORDINATE_M: f64 = 100.0;
+
+/// Most response values a session keeps of a measured device (after its silence is
+/// trimmed): 8 MiB of samples, a prototype measured at a few dozen positions; a state
+/// must stay small enough for hosts to save with every session.
+pub const MAX_STORED_DEVICE_VALUES: usize = 2 * 1024 * 1024;

@@ -757,6 +757,7 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
     let choice = HeadChoice {
         measured: true,
         set: Some(Arc::new(StoredSet::from_set(&set))),
+        ..HeadChoice::default()
     };
     // The laptop preset's geometry, as a host would have saved it.
     let laptop = soundstage::design::config::presets::find("laptop").unwrap();
@@ -774,52 +775,18 @@ fn a_session_with_a_measured_head_reopens_without_the_file() {
     })
     .to_string();
     std::fs::remove_file(&file).unwrap();
-    let mut session = Session::new();
-    load_state(&mut session, &state);
-    let layout = session.select(2);
-    let input = tone_on_a_floor(48_000);
-    let job = Job {
-        input: input.clone(),
-        blocks: vec![512, 77, 1024],
-        events: vec![],
-        realtime: false,
-    };
-    let (latency, heard) = session.run(&layout, 48_000.0, &job);
     // The head as the state carries it (its responses trimmed where they have decayed).
     let stored = choice.set.as_ref().unwrap().to_set().unwrap();
-    let head = MeasuredHead::new(&stored);
-    let (mut engine, _) = soundstage::offline::render::engine_for(&settings, 2, 48_000.0, &head);
-    let offline =
-        soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
-    let latency = latency as usize;
-    let mut err = 0.0f64;
-    let mut power = 0.0f64;
-    for c in 0..2 {
-        for (a, b) in heard[c][latency..].iter().zip(&offline[c]) {
-            err += ((a - b) as f64).powi(2);
-            power += (*b as f64).powi(2);
-        }
-    }
-    let mut saved = Vec::new();
-    session
-        .exts
-        .state
-        .unwrap()
-        .save(&session.instance.plugin_handle(), &mut saved)
-        .expect("state save");
-    let json: serde_json::Value = serde_json::from_slice(&saved[8..]).unwrap();
-    let kept: HeadChoice = serde_json::from_str(json["fields"]["head"].as_str().unwrap()).unwrap();
-    let null = 10.0 * (err / power).log10();
+    let (null, kept, saved) = replayed(&state, &settings, 2, &MeasuredHead::new(&stored));
     println!(
-        "measured head in the state: {} bytes of state in all, plugin against the offline render {null:.1} dB",
-        saved.len()
+        "measured head in the state: {saved} bytes of state in all, plugin against the offline render {null:.1} dB"
     );
     assert!(
         null <= -100.0,
         "the plugin plays another design: {null:.1} dB"
     );
     assert_eq!(kept, choice, "saving again keeps the measured head");
-    assert!(saved.len() < 250_000, "{} bytes", saved.len());
+    assert!(saved < 250_000, "{saved} bytes");
 }
 
 #[test]
@@ -1187,4 +1154,106 @@ fn switching_the_latency_mode_fades_at_once_and_reports_the_new_latency() {
     assert!(session.take_restart_request());
     let (latency, _) = session.run(&layout, 48_000.0, &job(vec![], false));
     assert_eq!(latency, 1584, "switching back restores the normal latency");
+}
+
+/// A session designed from a measured device (its responses in the state) reopens without
+/// the SOFA file, on an instance with as many outputs as the device has drivers, and plays
+/// that device's design; saving again keeps the device.
+#[test]
+fn a_session_with_a_measured_device_reopens_without_the_file() {
+    use soundstage::design::config::settings::Settings;
+    use soundstage::design::model::device::MeasuredDevice;
+    use soundstage::design::model::head::HeadChoice;
+    use soundstage::design::model::sofa::{read_any, SofaSet};
+    use soundstage::design::model::stored_device::StoredDevice;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("device.sofa");
+    let pose = |offset| sofa::Pose {
+        offset,
+        distance: 0.5,
+        yaw: 0.0,
+    };
+    let device = sofa::Device {
+        head: sofa::Head::Synthetic,
+        drivers: 3,
+        spacing: 0.125,
+        poses: vec![pose(0.0), pose(0.05)],
+        file: sofa::DeviceFile::Mimo,
+    };
+    sofa::write_device(&file, "prototype", &device, sofa::DeviceFaults::default());
+    let SofaSet::Device(set) = read_any(&file).unwrap() else {
+        panic!("a device file");
+    };
+    let choice = HeadChoice {
+        device_chosen: true,
+        device: Some(Arc::new(StoredDevice::from_set(&set).unwrap())),
+        ..HeadChoice::default()
+    };
+    let settings = Settings {
+        spacing_m: 0.125,
+        distance_m: 0.5,
+        ..Settings::default()
+    };
+    let state = serde_json::json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "params": {"spacing": {"f32": 12.5}, "dist": {"f32": 0.5}, "mode": {"string": "speakers"}},
+        "fields": {"head": serde_json::to_string(&choice).unwrap(), "state-version": "1"},
+    })
+    .to_string();
+    std::fs::remove_file(&file).unwrap();
+    let stored = choice.device.as_ref().unwrap().to_set().unwrap();
+    let (null, kept, saved) = replayed(&state, &settings, 3, &MeasuredDevice::new(&stored));
+    println!(
+        "measured device in the state: {saved} bytes of state in all, plugin against the offline render {null:.1} dB"
+    );
+    assert!(
+        null <= -100.0,
+        "the plugin plays another design: {null:.1} dB"
+    );
+    assert_eq!(kept, choice, "saving again keeps the measured device");
+}
+
+/// Loads `state` into a fresh instance with `outputs` outputs, plays a tone through it, and
+/// returns how far that is from the offline engine of `settings` on `plant` (dB of error
+/// against signal), the head choice the instance saves again, and the saved state's size.
+fn replayed(
+    state: &str,
+    settings: &soundstage::design::config::settings::Settings,
+    outputs: u32,
+    plant: &dyn soundstage::design::model::plant::Plant,
+) -> (f64, soundstage::design::model::head::HeadChoice, usize) {
+    let mut session = Session::new();
+    load_state(&mut session, state);
+    let layout = session.select(outputs);
+    let input = tone_on_a_floor(48_000);
+    let job = Job {
+        input: input.clone(),
+        blocks: vec![512, 77, 1024],
+        events: vec![],
+        realtime: false,
+    };
+    let (latency, heard) = session.run(&layout, 48_000.0, &job);
+    let (mut engine, _) =
+        soundstage::offline::render::engine_for(settings, outputs as usize, 48_000.0, plant);
+    let offline =
+        soundstage::offline::render::stream(&mut engine, &input[0], &input[1], &[512], |_| {});
+    let latency = latency as usize;
+    let (mut err, mut power) = (0.0f64, 0.0f64);
+    for (heard, offline) in heard.iter().zip(&offline) {
+        for (a, b) in heard[latency..].iter().zip(offline) {
+            err += ((a - b) as f64).powi(2);
+            power += (*b as f64).powi(2);
+        }
+    }
+    let mut saved = Vec::new();
+    session
+        .exts
+        .state
+        .unwrap()
+        .save(&session.instance.plugin_handle(), &mut saved)
+        .expect("state save");
+    let json: serde_json::Value = serde_json::from_slice(&saved[8..]).unwrap();
+    let kept = serde_json::from_str(json["fields"]["head"].as_str().unwrap()).unwrap();
+    (10.0 * (err / power).log10(), kept, saved.len())
 }

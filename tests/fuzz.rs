@@ -413,15 +413,7 @@ fn stored_head() -> impl Strategy<Value = String> {
                 } else {
                     (seed % 4096) as usize
                 };
-                let mut state = seed;
-                let bytes: Vec<u8> = (0..values * 4)
-                    .map(|_| {
-                        state = state
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        (state >> 56) as u8
-                    })
-                    .collect();
+                let bytes = random_f32_bytes(values, seed);
                 let set = serde_json::json!({
                     "name": "fuzzed",
                     "sample_rate": rate,
@@ -431,6 +423,65 @@ fn stored_head() -> impl Strategy<Value = String> {
                     "irs": base64::engine::general_purpose::STANDARD.encode(&bytes),
                 });
                 serde_json::json!({ "measured": measured, "set": set }).to_string()
+            },
+        )
+}
+
+/// Bytes of `values` pseudo-random little-endian f32 (NaN and infinities among them).
+fn random_f32_bytes(values: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed;
+    (0..values * 4)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 56) as u8
+        })
+        .collect()
+}
+
+/// A stored device chosen for the design: half the time with data that matches its counts,
+/// otherwise counts and data that disagree; positions, spacing, rate and the nominal
+/// listener anywhere from sensible to absurd.
+fn stored_device() -> impl Strategy<Value = String> {
+    let number = |sensible: std::ops::Range<f64>| prop_oneof![sensible, any::<f64>()];
+    let listener = (number(-0.2..0.2), number(0.1..2.0), number(-30.0..30.0));
+    (
+        prop_oneof![2usize..5, 0usize..12],
+        prop::collection::vec(listener, 0..6),
+        prop_oneof![1usize..64, any::<usize>()],
+        prop_oneof![Just(48_000.0f64), any::<f64>()],
+        number(0.05..0.3),
+        prop_oneof![0usize..3, any::<usize>()],
+        any::<bool>(),
+        any::<u64>(),
+    )
+        .prop_map(
+            |(drivers, listeners, taps, rate, spacing, nominal, consistent, seed)| {
+                let taps = if consistent { taps.min(64) } else { taps };
+                let values = if consistent {
+                    listeners.len() * 2 * drivers * taps
+                } else {
+                    (seed % 4096) as usize
+                };
+                let centre = (drivers as f64 - 1.0) / 2.0;
+                let device = serde_json::json!({
+                    "name": "fuzzed",
+                    "convention": "SingleRoomMIMOSRIR",
+                    "sample_rate": rate,
+                    "spacing_m": spacing,
+                    "emitters": (0..drivers).collect::<Vec<_>>(),
+                    "driver_x_m": (0..drivers).map(|d| (d as f64 - centre) * spacing).collect::<Vec<_>>(),
+                    "listeners": listeners.iter().map(|&(offset, distance, yaw)| serde_json::json!({
+                        "offset_m": offset, "distance_m": distance, "yaw_deg": yaw,
+                        "delays": [vec![0.0; drivers], vec![0.0; drivers]],
+                    })).collect::<Vec<_>>(),
+                    "nominal": nominal,
+                    "taps": taps,
+                    "irs": base64::engine::general_purpose::STANDARD.encode(random_f32_bytes(values, seed)),
+                });
+                serde_json::json!({ "measured": false, "set": null, "device_chosen": true, "device": device })
+                    .to_string()
             },
         )
 }
@@ -452,7 +503,9 @@ fn load_state(bytes: &[u8]) {
     {
         let settings = soundstage::design::config::settings::Settings::default();
         let mut plants = PlantCache::default();
-        let _ = plants.serving(&head, &settings.geometry(2));
+        for drivers in [2, 3] {
+            let _ = plants.serving(&head, &settings.geometry(drivers));
+        }
     }
 }
 
@@ -462,7 +515,7 @@ proptest! {
     #[test]
     fn plugin_states_of_every_kind_load_or_are_refused_never_panic(
         params in prop::collection::btree_map(param_id(), param_value(), 0..16),
-        head in stored_head(),
+        head in prop_oneof![stored_head(), stored_device()],
         size in prop_oneof![Just("[1000,680]".to_string()), "\\[[-0-9e.]{0,8},[-0-9e.]{0,8}\\]"],
         version in prop_oneof![Just("1".to_string()), "[0-9]{0,12}"],
         flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 0..3),

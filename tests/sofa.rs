@@ -222,6 +222,7 @@ fn the_state_carries_a_measured_head_compactly() {
     let choice = HeadChoice {
         measured: true,
         set: Some(Arc::new(stored.clone())),
+        ..HeadChoice::default()
     };
     let json = serde_json::to_string(&choice).unwrap();
     let back: HeadChoice = serde_json::from_str(&json).unwrap();

@@ -1,10 +1,17 @@
 //! A file browser drawn by the editor itself (a native dialog would fight the host for the
 //! window and the keyboard): folders and `.sofa` files, clicked, never typed. Loading runs
-//! on a thread of its own; the audio keeps the last good design meanwhile.
+//! on a thread of its own; the audio keeps the last good design meanwhile. A measured head
+//! becomes the head designed for; a measured device too, and its nominal listener's
+//! geometry becomes the parameters'.
 
-use super::theme;
+use super::{set_floats, theme};
+use crate::design::model::geometry::Geometry;
 use crate::design::model::head::{HeadChoice, StoredSet};
-use crate::params::SoundstageParams;
+use crate::design::model::sofa::{read_any, SofaSet};
+use crate::design::model::sofa_device::DeviceSet;
+use crate::design::model::stored_device::StoredDevice;
+use crate::params::{Float, SoundstageParams};
+use nice_plug::prelude::ParamSetter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +23,9 @@ struct Entry {
     folder: bool,
 }
 
-/// What a load finished with.
-type Outcome = Result<String, String>;
+/// What a load finished with: the set's name and, for a device, the geometry its nominal
+/// listener gives the parameters; or why it failed.
+type Outcome = Result<(String, Option<Geometry>), String>;
 
 /// The browser's state, kept across frames (and editor openings).
 pub struct Browser {
@@ -29,6 +37,8 @@ pub struct Browser {
     loading: Option<Arc<Mutex<Option<Outcome>>>>,
     /// The outcome of the last load, shown until the next.
     last: Option<Outcome>,
+    /// A device's geometry, to be set on the parameters by the editor's thread.
+    geometry: Option<Geometry>,
 }
 
 impl Default for Browser {
@@ -43,6 +53,7 @@ impl Default for Browser {
             listing_error: None,
             loading: None,
             last: None,
+            geometry: None,
         }
     }
 }
@@ -93,19 +104,38 @@ impl Browser {
         self.loading.is_some()
     }
 
-    /// Reads `path` on a thread; on success the set becomes the head designed for.
-    fn load(&mut self, path: PathBuf, params: Arc<SoundstageParams>, ctx: egui::Context) {
+    /// Reads `path` on a thread; on success the set becomes what is designed for (a device
+    /// only on an instance with as many outputs as it has drivers).
+    fn load(
+        &mut self,
+        path: PathBuf,
+        params: Arc<SoundstageParams>,
+        outputs: usize,
+        ctx: egui::Context,
+    ) {
         self.start(ctx, move || {
-            crate::design::model::sofa::read(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))
-                .map(|set| {
-                    let name = set.name.clone();
+            let in_file = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+            match read_any(&path).map_err(|e| in_file(&e))? {
+                SofaSet::Head(set) => {
                     params.set_head_choice(HeadChoice {
                         measured: true,
+                        device_chosen: false,
                         set: Some(Arc::new(StoredSet::from_set(&set))),
+                        ..params.head_choice()
                     });
-                    name
-                })
+                    Ok((set.name, None))
+                }
+                SofaSet::Device(set) => {
+                    let geometry = device_geometry(&set, outputs).map_err(|e| in_file(&e))?;
+                    let stored = StoredDevice::from_set(&set).map_err(|e| in_file(&e))?;
+                    params.set_head_choice(HeadChoice {
+                        device_chosen: true,
+                        device: Some(Arc::new(stored)),
+                        ..params.head_choice()
+                    });
+                    Ok((set.name, Some(geometry)))
+                }
+            }
         });
     }
 
@@ -135,24 +165,53 @@ impl Browser {
             .as_ref()
             .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
         if let Some(outcome) = done {
-            if outcome.is_ok() {
+            if let Ok((_, geometry)) = &outcome {
                 self.open = false;
+                self.geometry = *geometry;
             }
             self.last = Some(outcome);
             self.loading = None;
         }
     }
 
-    /// Draws the browser window when it is open.
-    pub fn show(&mut self, ctx: &egui::Context, params: &Arc<SoundstageParams>) {
+    /// Draws the browser window when it is open, and sets a loaded device's geometry on the
+    /// parameters through `setter` (one undo step per parameter, as a preset does).
+    pub fn show(
+        &mut self,
+        ctx: &egui::Context,
+        params: &Arc<SoundstageParams>,
+        setter: &ParamSetter,
+        outputs: usize,
+    ) {
         self.poll();
+        if let Some(g) = self.geometry.take() {
+            let settings = crate::design::config::settings::Settings {
+                spacing_m: g.spacing_m,
+                distance_m: g.distance_m,
+                offset_m: g.offset_m,
+                yaw_deg: g.yaw_deg,
+                ..params.settings()
+            };
+            set_floats(
+                params,
+                setter,
+                &settings,
+                &[Float::Spacing, Float::Distance, Float::Offset, Float::Yaw],
+            );
+            // The geometry is the device's now, not a preset's.
+            params
+                .preset
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
+        }
         if !self.open {
             return;
         }
         let mut open = self.open;
         let mut go_to = None;
         let mut chosen = None;
-        egui::Window::new("Load a measured head (SOFA, SimpleFreeFieldHRIR)")
+        egui::Window::new("Load a measured head or device (SOFA)")
             .open(&mut open)
             .collapsible(false)
             .default_size(egui::vec2(520.0, 420.0))
@@ -209,14 +268,62 @@ impl Browser {
             self.go(folder);
         }
         if let (Some(path), false) = (chosen, self.busy()) {
-            self.load(path, params.clone(), ctx.clone());
+            self.load(path, params.clone(), outputs, ctx.clone());
         }
     }
+}
+
+/// The geometry of `set`'s nominal listener, if this instance's `outputs` are its drivers:
+/// a plugin's outputs are fixed by the host's layout, so a device of another driver count is
+/// refused with both counts.
+fn device_geometry(set: &DeviceSet, outputs: usize) -> Result<Geometry, String> {
+    if set.drivers() != outputs {
+        return Err(format!(
+            "the device has {} drivers and this instance {outputs} outputs: insert Soundstage \
+             with {} outputs (CLAP) or design from it with the command line",
+            set.drivers(),
+            set.drivers()
+        ));
+    }
+    Ok(set.geometry(set.nominal))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::design::model::sofa_device::{DeviceConvention, ListenerMeasurement};
+
+    #[test]
+    fn a_device_loads_only_on_an_instance_with_its_driver_count() {
+        let listener = ListenerMeasurement {
+            offset_m: 0.02,
+            distance_m: 0.7,
+            yaw_deg: 5.0,
+            irs: [vec![vec![1.0]; 3], vec![vec![1.0]; 3]],
+            delays: [vec![0.0; 3], vec![0.0; 3]],
+        };
+        let set = DeviceSet {
+            name: "prototype".into(),
+            convention: DeviceConvention::SingleRoomMimoSrir,
+            sample_rate: 48_000.0,
+            taps: 1,
+            spacing_m: 0.1,
+            emitters: vec![0, 1, 2],
+            driver_x_m: vec![-0.1, 0.0, 0.1],
+            listeners: vec![listener],
+            nominal: 0,
+        };
+        let g = device_geometry(&set, 3).expect("three drivers on three outputs");
+        assert_eq!(
+            (g.spacing_m, g.distance_m, g.offset_m, g.yaw_deg),
+            (0.1, 0.7, 0.02, 5.0)
+        );
+        let why = device_geometry(&set, 2).unwrap_err();
+        assert!(
+            why.contains("3 drivers") && why.contains("2 outputs"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn a_load_that_panics_ends_in_an_error_and_frees_the_button() {

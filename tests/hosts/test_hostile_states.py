@@ -268,6 +268,47 @@ def stored_set(**changes) -> dict:
     }
 
 
+# A measured device that passes every check: two drivers 20 cm apart, two listeners.
+DEVICE_TAPS = 32
+
+
+def device_irs(listeners: int, taps: int) -> np.ndarray:
+    """Responses `[listener][ear][driver][tap]`: each driver louder at its own side's ear."""
+    irs = np.zeros((listeners, 2, 2, taps), dtype=np.float32)
+    for ear in range(2):
+        for driver in range(2):
+            irs[:, ear, driver, min(ear != driver and 3 or 1, taps - 1)] = 1.0 if ear == driver else 0.5
+    return irs
+
+
+def stored_device(listeners=2, **changes) -> dict:
+    """A valid `StoredDevice` (src/design/model/stored_device.rs) measured at `listeners`
+    positions (a count, or the positions themselves, or any JSON value for a mistyped
+    field), with `changes`."""
+    count = listeners if isinstance(listeners, int) else len(listeners) if isinstance(listeners, list) else 2
+    positions = [{"offset_m": 0.05 * i, "distance_m": 0.6, "yaw_deg": 0.0,
+                  "delays": [[0.0, 0.0], [0.0, 0.0]]} for i in range(count)]
+    return {
+        "name": "hostile test device",
+        "convention": "SingleRoomMIMOSRIR",
+        "sample_rate": 48_000.0,
+        "spacing_m": 0.2,
+        "emitters": [0, 1],
+        "driver_x_m": [-0.1, 0.1],
+        "listeners": positions if isinstance(listeners, int) else listeners,
+        "nominal": 0,
+        "taps": DEVICE_TAPS,
+        "irs": irs_base64(device_irs(count, DEVICE_TAPS)),
+        **changes,
+    }
+
+
+def with_device(good: GoodState, **changes) -> bytes:
+    """The good state designing for the valid measured device, with `changes` to it."""
+    return with_head(good, {"measured": False, "set": None, "device_chosen": True,
+                            "device": stored_device(**changes)})
+
+
 def nan_irs() -> str:
     irs = impulses(len(VALID_AZIMUTHS), VALID_TAPS)
     irs[5, 1, 7] = np.nan
@@ -335,6 +376,9 @@ WRONG_FOR = {
 }
 STORED_SET_TYPES = {"name": "string", "sample_rate": "number", "radius_m": "number",
                     "azimuths_deg": "array", "taps": "number", "irs": "string"}
+STORED_DEVICE_TYPES = {"name": "string", "convention": "string", "sample_rate": "number",
+                       "spacing_m": "number", "emitters": "array", "driver_x_m": "array",
+                       "listeners": "array", "nominal": "number", "taps": "number", "irs": "string"}
 FIELD_TYPES = {"editor-size": "array", "preset": "string", "state-version": "number", "head": "object"}
 
 
@@ -348,6 +392,9 @@ def wrong_type_cases() -> dict[str, Craft]:
         for wrong, text in WRONG_FOR[kind].items():
             head = {"measured": True, "set": stored_set(), key: json.loads(text)}
             cases[f"head.{key}-{wrong}"] = lambda g, h=head: with_head(g, h)
+    for key, kind in STORED_DEVICE_TYPES.items():
+        for wrong, text in WRONG_FOR[kind].items():
+            cases[f"device.{key}-{wrong}"] = lambda g, k=key, t=text: with_device(g, **{k: json.loads(t)})
     for key, kind in FIELD_TYPES.items():
         for wrong, text in {**WRONG_FOR[kind], "not-json": "{"}.items():
             cases[f"field.{key}-{wrong}"] = lambda g, k=key, t=text: with_fields(g, {k: t})
@@ -386,6 +433,26 @@ COMPONENT_CASES: dict[str, Craft] = {
     "azimuths-1e308": lambda g: with_measured_set(g, azimuths_deg=[1e308, -1e308] * 18),
     "azimuths-all-equal": lambda g: with_measured_set(g, azimuths_deg=[0.0] * len(VALID_AZIMUTHS)),
     "measured-without-set": lambda g: with_head(g, {"measured": True, "set": None}),
+    # A measured device's sizes and values, as damaged or hand-edited states carry them.
+    "device-taps-2^61-empty-irs": lambda g: with_device(g, taps=1 << 61, irs=""),
+    "device-taps-usize-max": lambda g: with_device(g, taps=(1 << 64) - 1, irs=""),
+    "device-taps-0": lambda g: with_device(g, taps=0, irs=""),
+    "device-2^20-taps-consistent": lambda g: with_device(
+        g, listeners=1, taps=HUGE_TAPS, irs=irs_base64(device_irs(1, HUGE_TAPS))),
+    "device-5000-listeners-consistent": lambda g: with_device(
+        g, listeners=5000, taps=1, irs=irs_base64(device_irs(5000, 1))),
+    "device-no-listeners": lambda g: with_device(g, listeners=0, irs=""),
+    "device-nominal-out-of-range": lambda g: with_device(g, nominal=7),
+    "device-nine-drivers": lambda g: with_device(g, driver_x_m=[0.1 * i for i in range(9)]),
+    "device-irs-nan": lambda g: with_device(g, irs=irs_base64(np.full((2, 2, 2, DEVICE_TAPS), np.nan))),
+    "device-silent": lambda g: with_device(g, irs=irs_base64(np.zeros((2, 2, 2, DEVICE_TAPS)))),
+    "device-listener-behind": lambda g: with_device(g, listeners=[
+        {"offset_m": 0.0, "distance_m": -0.6, "yaw_deg": 0.0, "delays": [[0.0, 0.0], [0.0, 0.0]]}] * 2),
+    "device-spacing-1e308": lambda g: with_device(g, spacing_m=1e308),
+    "device-delays-short": lambda g: with_device(g, listeners=[
+        {"offset_m": 0.0, "distance_m": 0.6, "yaw_deg": 0.0, "delays": [[0.0], [0.0]]}] * 2),
+    "device-unknown-convention": lambda g: with_device(g, convention="SimpleFreeFieldHRIR"),
+    "valid-measured-device": lambda g: with_device(g),
     "valid-measured-head": lambda g: with_measured_set(g),
     **wrong_type_cases(),
     # Parameters out of range, or of the wrong type.

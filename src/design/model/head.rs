@@ -1,11 +1,14 @@
 //! Which head the filters are designed for, in the form the plugin state stores it: the
-//! built-in sphere, or a measured head whose horizontal-plane HRIRs travel inside the state,
-//! so that a session reopens on another machine without the SOFA file.
+//! built-in sphere, a measured head whose horizontal-plane HRIRs travel inside the state, or
+//! a measured device (see [`StoredDevice`]), so that a session reopens on another machine
+//! without the SOFA file.
 
+use crate::design::model::device::MeasuredDevice;
 use crate::design::model::geometry::Geometry;
 use crate::design::model::measured::{to_right, MeasuredHead, MAX_GAP_DEG};
 use crate::design::model::plant::{Plant, SphereHead};
 use crate::design::model::sofa::{HrirSet, Measurement};
+use crate::design::model::stored_device::StoredDevice;
 use crate::design::{DesignError, HeadDamage};
 use crate::limits::{MAX_STORED_DIRECTIONS, MAX_STORED_TAPS, MEASUREMENT_RADII_M, SAMPLE_RATES_HZ};
 use base64::Engine as _;
@@ -23,6 +26,23 @@ pub struct HeadChoice {
     /// The measured head last loaded, kept while the sphere is chosen so that switching back
     /// needs no file.
     pub set: Option<Arc<StoredSet>>,
+    /// Design for the measured device (when one is stored) instead of either head.
+    #[serde(default)]
+    pub device_chosen: bool,
+    /// The measured device last loaded, kept while a head is chosen.
+    #[serde(default)]
+    pub device: Option<Arc<StoredDevice>>,
+}
+
+/// What a [`HeadChoice`] designs for.
+#[derive(Clone, Copy, Debug)]
+pub enum Chosen<'a> {
+    /// The built-in sphere.
+    Sphere,
+    /// The stored measured head.
+    Head(&'a Arc<StoredSet>),
+    /// The stored measured device.
+    Device(&'a Arc<StoredDevice>),
 }
 
 /// A measured head's data in the state: the directions in front of the listener (drivers are
@@ -135,18 +155,33 @@ impl StoredSet {
 }
 
 impl HeadChoice {
-    /// The plant this choice designs for.
-    pub fn plant(&self) -> Result<Arc<dyn Plant>, DesignError> {
-        match (&self.set, self.measured) {
-            (Some(set), true) => Ok(Arc::new(MeasuredHead::new(&set.to_set()?))),
-            _ => Ok(Arc::new(SphereHead::default())),
+    /// What this choice designs for: the device when it is chosen and stored, else the
+    /// measured head when it is chosen and stored, else the sphere.
+    pub fn chosen(&self) -> Chosen<'_> {
+        match (&self.device, &self.set) {
+            (Some(device), _) if self.device_chosen => Chosen::Device(device),
+            (_, Some(set)) if self.measured => Chosen::Head(set),
+            _ => Chosen::Sphere,
         }
     }
 
-    /// Whether two choices design for the same head (cheap: the stored set is shared).
+    /// The plant this choice designs for.
+    pub fn plant(&self) -> Result<Arc<dyn Plant>, DesignError> {
+        Ok(match self.chosen() {
+            Chosen::Sphere => Arc::new(SphereHead::default()),
+            Chosen::Head(set) => Arc::new(MeasuredHead::new(&set.to_set()?)),
+            Chosen::Device(device) => Arc::new(MeasuredDevice::new(&device.to_set()?)),
+        })
+    }
+
+    /// Whether two choices design for the same head (cheap: the stored data is shared).
     pub fn same_head(&self, other: &HeadChoice) -> bool {
-        let set = |c: &HeadChoice| c.set.as_ref().filter(|_| c.measured).map(Arc::as_ptr);
-        set(self) == set(other)
+        let data = |c: &HeadChoice| match c.chosen() {
+            Chosen::Sphere => None,
+            Chosen::Head(set) => Some(Arc::as_ptr(set).cast::<()>()),
+            Chosen::Device(device) => Some(Arc::as_ptr(device).cast::<()>()),
+        };
+        data(self) == data(other)
     }
 }
 
@@ -233,6 +268,27 @@ mod tests {
                 set.azimuths_deg.len()
             );
         }
+    }
+
+    #[test]
+    fn a_state_from_before_devices_reads_as_it_was_saved() {
+        let irs = base64::engine::general_purpose::STANDARD.encode([0u8; 2 * 3 * 4]);
+        let set = serde_json::to_string(&stored(3, 1, &irs)).unwrap();
+        let old: HeadChoice =
+            serde_json::from_str(&format!(r#"{{"measured":true,"set":{set}}}"#)).unwrap();
+        assert!(old.device.is_none() && !old.device_chosen);
+        assert!(matches!(old.chosen(), Chosen::Head(_)));
+        let sphere: HeadChoice = serde_json::from_str(r#"{"measured":false,"set":null}"#).unwrap();
+        assert!(matches!(sphere.chosen(), Chosen::Sphere));
+    }
+
+    #[test]
+    fn a_chosen_device_without_data_designs_for_the_head_choice_beneath_it() {
+        let choice = HeadChoice {
+            device_chosen: true,
+            ..HeadChoice::default()
+        };
+        assert!(matches!(choice.chosen(), Chosen::Sphere));
     }
 
     #[test]
