@@ -94,3 +94,8 @@ pub const MAX_DEVICE_COORDINATE_M: f64 = 100.0;
 /// trimmed): 8 MiB of samples, a prototype measured at a few dozen positions; a state
 /// must stay small enough for hosts to save with every session.
 pub const MAX_STORED_DEVICE_VALUES: usize = 2 * 1024 * 1024;
+
+/// Most responses (listeners × ears × drivers) a session keeps of a measured device: each is
+/// analysed into a spectrum of at least 1,025 bins when the session opens, so this bounds
+/// what a state can make the plugin allocate (34 MB at the shortest responses).
+pub const MAX_STORED_DEVICE_RESPONSES: usize = 2048;

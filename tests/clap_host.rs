@@ -1198,7 +1198,11 @@ fn a_session_with_a_measured_device_reopens_without_the_file() {
     let state = serde_json::json!({
         "version": env!("CARGO_PKG_VERSION"),
         "params": {"spacing": {"f32": 12.5}, "dist": {"f32": 0.5}, "mode": {"string": "speakers"}},
-        "fields": {"head": serde_json::to_string(&choice).unwrap(), "state-version": "1"},
+        "fields": {
+            "head": serde_json::to_string(&choice).unwrap(),
+            "device": serde_json::to_string(&choice.device_choice()).unwrap(),
+            "state-version": "1",
+        },
     })
     .to_string();
     std::fs::remove_file(&file).unwrap();
@@ -1254,6 +1258,9 @@ fn replayed(
         .save(&session.instance.plugin_handle(), &mut saved)
         .expect("state save");
     let json: serde_json::Value = serde_json::from_slice(&saved[8..]).unwrap();
-    let kept = serde_json::from_str(json["fields"]["head"].as_str().unwrap()).unwrap();
+    let field = |key: &str| json["fields"][key].as_str().unwrap().to_string();
+    let head: soundstage::design::model::head::HeadChoice =
+        serde_json::from_str(&field("head")).unwrap();
+    let kept = head.with_device(serde_json::from_str(&field("device")).unwrap());
     (10.0 * (err / power).log10(), kept, saved.len())
 }

@@ -11,7 +11,7 @@ use common::sofa::{self, Extras, Head, SOFA_TAPS};
 use nice_plug::plugin::{ParamValue, PluginState};
 use proptest::prelude::*;
 use soundstage::design::model::device::MeasuredDevice;
-use soundstage::design::model::head::{HeadChoice, PlantCache};
+use soundstage::design::model::head::{DeviceChoice, HeadChoice, PlantCache};
 use soundstage::design::model::sofa::{parse, parse_any, SofaError, SofaSet};
 use soundstage::offline::audio_in::decode_stereo;
 use soundstage::params::migrate_state;
@@ -440,7 +440,7 @@ fn random_f32_bytes(values: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// A stored device chosen for the design: half the time with data that matches its counts,
+/// A stored device chosen for the design (the "device" field): half the time with data that matches its counts,
 /// otherwise counts and data that disagree; positions, spacing, rate and the nominal
 /// listener anywhere from sensible to absurd.
 fn stored_device() -> impl Strategy<Value = String> {
@@ -480,8 +480,7 @@ fn stored_device() -> impl Strategy<Value = String> {
                     "taps": taps,
                     "irs": base64::engine::general_purpose::STANDARD.encode(random_f32_bytes(values, seed)),
                 });
-                serde_json::json!({ "measured": false, "set": null, "device_chosen": true, "device": device })
-                    .to_string()
+                serde_json::json!({ "chosen": true, "device": device }).to_string()
             },
         )
 }
@@ -496,11 +495,17 @@ fn load_state(bytes: &[u8]) {
     if let Some(size) = state.fields.get("editor-size") {
         let _ = serde_json::from_str::<(f32, f32)>(size);
     }
-    if let Some(Ok(head)) = state
+    let head = state
         .fields
         .get("head")
-        .map(|h| serde_json::from_str::<HeadChoice>(h))
-    {
+        .map(|h| serde_json::from_str::<HeadChoice>(h));
+    let device = state
+        .fields
+        .get("device")
+        .and_then(|d| serde_json::from_str::<DeviceChoice>(d).ok())
+        .unwrap_or_default();
+    if let Some(Ok(head)) = head {
+        let head = head.with_device(device);
         let settings = soundstage::design::config::settings::Settings::default();
         let mut plants = PlantCache::default();
         for drivers in [2, 3] {
@@ -515,7 +520,8 @@ proptest! {
     #[test]
     fn plugin_states_of_every_kind_load_or_are_refused_never_panic(
         params in prop::collection::btree_map(param_id(), param_value(), 0..16),
-        head in prop_oneof![stored_head(), stored_device()],
+        head in stored_head(),
+        device in prop_oneof![Just("null".to_string()), stored_device()],
         size in prop_oneof![Just("[1000,680]".to_string()), "\\[[-0-9e.]{0,8},[-0-9e.]{0,8}\\]"],
         version in prop_oneof![Just("1".to_string()), "[0-9]{0,12}"],
         flips in prop::collection::vec((any::<prop::sample::Index>(), 0u8..8), 0..3),
@@ -525,6 +531,7 @@ proptest! {
             params,
             fields: [
                 ("head".to_string(), head),
+                ("device".to_string(), device),
                 ("editor-size".to_string(), size),
                 ("state-version".to_string(), version),
             ]

@@ -23,9 +23,13 @@ struct Entry {
     folder: bool,
 }
 
-/// What a load finished with: the set's name and, for a device, the geometry its nominal
-/// listener gives the parameters; or why it failed.
-type Outcome = Result<(String, Option<Geometry>), String>;
+/// A device read and ready to be designed for, with the geometry its nominal listener gives
+/// the parameters.
+type LoadedDevice = (Arc<StoredDevice>, Geometry);
+
+/// What a load finished with: the set's name and, for a device, the device; or why it
+/// failed.
+type Outcome = Result<(String, Option<LoadedDevice>), String>;
 
 /// The browser's state, kept across frames (and editor openings).
 pub struct Browser {
@@ -37,8 +41,9 @@ pub struct Browser {
     loading: Option<Arc<Mutex<Option<Outcome>>>>,
     /// The outcome of the last load, shown until the next.
     last: Option<Outcome>,
-    /// A device's geometry, to be set on the parameters by the editor's thread.
-    geometry: Option<Geometry>,
+    /// A device read, to be chosen by the editor's thread once its geometry is on the
+    /// parameters.
+    device: Option<LoadedDevice>,
 }
 
 impl Default for Browser {
@@ -53,7 +58,7 @@ impl Default for Browser {
             listing_error: None,
             loading: None,
             last: None,
-            geometry: None,
+            device: None,
         }
     }
 }
@@ -128,12 +133,7 @@ impl Browser {
                 SofaSet::Device(set) => {
                     let geometry = device_geometry(&set, outputs).map_err(|e| in_file(&e))?;
                     let stored = StoredDevice::from_set(&set).map_err(|e| in_file(&e))?;
-                    params.set_head_choice(HeadChoice {
-                        device_chosen: true,
-                        device: Some(Arc::new(stored)),
-                        ..params.head_choice()
-                    });
-                    Ok((set.name, Some(geometry)))
+                    Ok((set.name, Some((Arc::new(stored), geometry))))
                 }
             }
         });
@@ -165,17 +165,18 @@ impl Browser {
             .as_ref()
             .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
         if let Some(outcome) = done {
-            if let Ok((_, geometry)) = &outcome {
+            if let Ok((_, device)) = &outcome {
                 self.open = false;
-                self.geometry = *geometry;
+                self.device = device.clone();
             }
             self.last = Some(outcome);
             self.loading = None;
         }
     }
 
-    /// Draws the browser window when it is open, and sets a loaded device's geometry on the
-    /// parameters through `setter` (one undo step per parameter, as a preset does).
+    /// Draws the browser window when it is open. A loaded device's geometry goes on the
+    /// parameters through `setter` (one undo step per parameter, as a preset does) before the
+    /// device is chosen, so that no design is made for the device at another geometry.
     pub fn show(
         &mut self,
         ctx: &egui::Context,
@@ -184,7 +185,7 @@ impl Browser {
         outputs: usize,
     ) {
         self.poll();
-        if let Some(g) = self.geometry.take() {
+        if let Some((device, g)) = self.device.take() {
             let settings = crate::design::config::settings::Settings {
                 spacing_m: g.spacing_m,
                 distance_m: g.distance_m,
@@ -204,6 +205,11 @@ impl Browser {
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
+            params.set_head_choice(HeadChoice {
+                device_chosen: true,
+                device: Some(device),
+                ..params.head_choice()
+            });
         }
         if !self.open {
             return;
@@ -273,9 +279,10 @@ impl Browser {
     }
 }
 
-/// The geometry of `set`'s nominal listener, if this instance's `outputs` are its drivers:
-/// a plugin's outputs are fixed by the host's layout, so a device of another driver count is
-/// refused with both counts.
+/// The geometry of `set`'s nominal listener, if this instance's `outputs` are its drivers
+/// and the parameters can hold it: a plugin's outputs are fixed by the host's layout, so a
+/// device of another driver count is refused with both counts, and one whose spacing or
+/// listener the parameters' ranges do not reach with the value and the range.
 fn device_geometry(set: &DeviceSet, outputs: usize) -> Result<Geometry, String> {
     if set.drivers() != outputs {
         return Err(format!(
@@ -285,7 +292,29 @@ fn device_geometry(set: &DeviceSet, outputs: usize) -> Result<Geometry, String> 
             set.drivers()
         ));
     }
-    Ok(set.geometry(set.nominal))
+    let g = set.geometry(set.nominal);
+    let settings = crate::design::config::settings::Settings {
+        spacing_m: g.spacing_m,
+        distance_m: g.distance_m,
+        offset_m: g.offset_m,
+        yaw_deg: g.yaw_deg,
+        ..Default::default()
+    };
+    for f in [Float::Spacing, Float::Distance, Float::Offset, Float::Yaw] {
+        let spec = f.spec();
+        let value = (spec.read)(&settings);
+        if !(spec.min as f64..=spec.max as f64).contains(&value) {
+            return Err(format!(
+                "the device's {} is {} and the parameter takes {} to {}: design from it with \
+                 the command line",
+                spec.name.to_lowercase(),
+                spec.format(value as f32),
+                spec.format(spec.min),
+                spec.format(spec.max)
+            ));
+        }
+    }
+    Ok(g)
 }
 
 #[cfg(test)]
@@ -321,6 +350,16 @@ mod tests {
         let why = device_geometry(&set, 2).unwrap_err();
         assert!(
             why.contains("3 drivers") && why.contains("2 outputs"),
+            "{why}"
+        );
+        let narrow = DeviceSet {
+            spacing_m: 0.03,
+            driver_x_m: vec![-0.03, 0.0, 0.03],
+            ..set
+        };
+        let why = device_geometry(&narrow, 3).unwrap_err();
+        assert!(
+            why.contains("driver spacing is 3.0 cm") && why.contains("5.0 cm to 300.0 cm"),
             "{why}"
         );
     }

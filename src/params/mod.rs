@@ -11,7 +11,7 @@ pub use table::*;
 
 use crate::design::config::presets::DEFAULT_PRESET;
 use crate::design::config::settings::{Mode, Settings};
-use crate::design::model::head::HeadChoice;
+use crate::design::model::head::{DeviceChoice, HeadChoice};
 use crate::design::worker::DesignEvents;
 use crate::dsp::contract::LatencyMode;
 use crate::tracking::listener::TrackingSettings;
@@ -239,9 +239,13 @@ pub struct SoundstageParams {
     /// saving the session again loses none of it.
     #[persist = "kept-from-newer"]
     pub kept_from_newer: Arc<RwLock<Option<KeptState>>>,
-    /// The head the filters are designed for, with a measured head's data.
+    /// The head the filters are designed for, with a measured head's data (its device part
+    /// is in `device`).
     #[persist = "head"]
     pub head: Arc<RwLock<HeadChoice>>,
+    /// The measured device the filters may be designed for, with its data.
+    #[persist = "device"]
+    pub device: Arc<RwLock<DeviceChoice>>,
     /// Whether and where to listen for a head tracker (not automatable: a setting of the
     /// session, like the head).
     #[persist = "tracking"]
@@ -381,6 +385,7 @@ impl Default for SoundstageParams {
             state_version: Arc::new(AtomicU32::new(STATE_VERSION)),
             kept_from_newer: Arc::new(RwLock::new(None)),
             head: Arc::new(RwLock::new(HeadChoice::default())),
+            device: Arc::new(RwLock::new(DeviceChoice::default())),
             tracking: Arc::new(RwLock::new(TrackingSettings::default())),
             design_generation: redesign.generation,
             design_events: redesign.events,
@@ -417,13 +422,21 @@ impl SoundstageParams {
         &self.host.latency
     }
 
-    /// The head the filters are designed for now.
+    /// The head (or device) the filters are designed for now.
     pub fn head_choice(&self) -> HeadChoice {
-        self.head.read().unwrap_or_else(|e| e.into_inner()).clone()
+        let head = self.head.read().unwrap_or_else(|e| e.into_inner()).clone();
+        head.with_device(
+            self.device
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
     }
 
-    /// Chooses the head (editor, CLI): stored with the state, and designed for at once.
+    /// Chooses the head or device (editor, CLI): stored with the state, and designed for
+    /// at once.
     pub fn set_head_choice(&self, choice: HeadChoice) {
+        *self.device.write().unwrap_or_else(|e| e.into_inner()) = choice.device_choice();
         *self.head.write().unwrap_or_else(|e| e.into_inner()) = choice;
         self.design_generation.fetch_add(1, Ordering::Release);
         self.design_events.notify();

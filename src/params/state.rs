@@ -5,6 +5,7 @@
 //! is kept aside, to be saved again unchanged.
 
 use super::{enum_variant_ids, float_spec, BOOL_PARAMS, DEFAULT_EDITOR_SIZE, LATENCY_ID, MODE_ID};
+use crate::design::model::head::DeviceChoice;
 use crate::limits;
 use crate::tracking::listener::TrackingSettings;
 use nice_plug::plugin::{ParamValue, PluginState};
@@ -28,14 +29,18 @@ pub const KEPT_KEY: &str = "kept-from-newer";
 /// Key of the persisted tracker settings.
 pub const TRACKING_KEY: &str = "tracking";
 
+/// Key of the persisted measured device.
+pub const DEVICE_KEY: &str = "device";
+
 /// The persisted fields this version reads.
-const KNOWN_FIELDS: [&str; 6] = [
+const KNOWN_FIELDS: [&str; 7] = [
     EDITOR_SIZE_KEY,
     "preset",
     STATE_VERSION_KEY,
     "head",
     KEPT_KEY,
     TRACKING_KEY,
+    DEVICE_KEY,
 ];
 
 /// What a state from a newer version held that this version does not know: saved with the
@@ -56,8 +61,10 @@ pub struct KeptState {
 /// not exist is dropped, the editor size is clamped and the tracker settings checked. Version 1 is the first layout, so
 /// there is nothing to convert yet: later layouts add their conversion steps here, keyed on
 /// the version the state carries (a state without the field is version 1). A state from a
-/// newer version loads what this version knows and keeps the rest (see [`KeptState`]).
+/// newer version loads what this version knows and keeps the rest (see [`KeptState`]); what
+/// an earlier version kept aside of this one's is taken back (see [`take_back`]).
 pub fn migrate_state(state: &mut PluginState) {
+    take_back(state);
     let version = state
         .fields
         .get(STATE_VERSION_KEY)
@@ -138,6 +145,19 @@ pub fn migrate_state(state: &mut PluginState) {
     if let Ok(text) = serde_json::to_string(&tracking) {
         state.fields.insert(TRACKING_KEY.to_string(), text);
     }
+    // A state without a device (older, or of a session that never loaded one), or with one
+    // that is not even a device's shape, loads with none, not with the one this instance
+    // had: the framework loads only the fields a state has, and keeps the old value of one
+    // it cannot read. (The device's data is checked when it is designed for.)
+    let readable = state
+        .fields
+        .get(DEVICE_KEY)
+        .is_some_and(|d| serde_json::from_str::<DeviceChoice>(d).is_ok());
+    if !readable {
+        if let Ok(text) = serde_json::to_string(&DeviceChoice::default()) {
+            state.fields.insert(DEVICE_KEY.to_string(), text);
+        }
+    }
     if newer || !kept.params.is_empty() || !kept.fields.is_empty() {
         keep(state, kept);
     } else {
@@ -151,6 +171,59 @@ pub fn migrate_state(state: &mut PluginState) {
     state
         .fields
         .insert(STATE_VERSION_KEY.to_string(), STATE_VERSION.to_string());
+}
+
+/// Takes back what an earlier version kept aside because it did not know it (a parameter
+/// such as `zone`, a field such as `device`) and this version knows: each where the state
+/// itself lacks it (the earlier version's own values win: they are what the session was
+/// last saved with). What is taken back leaves the kept entries; the rest stays there.
+fn take_back(state: &mut PluginState) {
+    let Some(mut kept) = state
+        .fields
+        .get(KEPT_KEY)
+        .and_then(|k| serde_json::from_str::<Option<KeptState>>(k).ok())
+        .flatten()
+    else {
+        return;
+    };
+    let known_param = |id: &str| {
+        float_spec(id).is_some()
+            || enum_variant_ids(id).is_some()
+            || BOOL_PARAMS.iter().any(|s| s.id == id)
+    };
+    let params: Vec<String> = kept
+        .params
+        .keys()
+        .filter(|id| known_param(id) && !state.params.contains_key(id.as_str()))
+        .cloned()
+        .collect();
+    let fields: Vec<String> = kept
+        .fields
+        .keys()
+        .filter(|k| KNOWN_FIELDS.contains(&k.as_str()) && !state.fields.contains_key(k.as_str()))
+        .cloned()
+        .collect();
+    if params.is_empty() && fields.is_empty() {
+        return;
+    }
+    for id in params {
+        if let Some(value) = kept.params.remove(&id) {
+            state.params.insert(id, value);
+        }
+    }
+    for key in fields {
+        if let Some(value) = kept.fields.remove(&key) {
+            state.fields.insert(key, value);
+        }
+    }
+    let rest = if kept.params.is_empty() && kept.fields.is_empty() {
+        Ok("null".to_string())
+    } else {
+        serde_json::to_string(&kept)
+    };
+    if let Ok(text) = rest {
+        state.fields.insert(KEPT_KEY.to_string(), text);
+    }
 }
 
 /// Stores `kept` in the state, unless it is larger than [`limits::MAX_KEPT_STATE_BYTES`].
@@ -309,6 +382,24 @@ mod tests {
     }
 
     #[test]
+    fn a_state_without_a_readable_device_loads_with_none() {
+        let none = serde_json::to_string(&DeviceChoice::default()).unwrap();
+        for fields in [
+            vec![],
+            vec![(DEVICE_KEY, "[1, 2]")],
+            vec![(DEVICE_KEY, "{")],
+        ] {
+            let mut s = state(&[], &fields);
+            migrate_state(&mut s);
+            assert_eq!(s.fields.get(DEVICE_KEY), Some(&none), "{fields:?}");
+        }
+        let chosen = r#"{"chosen":true,"device":null}"#;
+        let mut s = state(&[], &[(DEVICE_KEY, chosen)]);
+        migrate_state(&mut s);
+        assert_eq!(s.fields.get(DEVICE_KEY).map(String::as_str), Some(chosen));
+    }
+
+    #[test]
     fn a_mode_is_kept_only_if_it_exists() {
         let cases = [
             (ParamValue::I32(2), true),
@@ -390,6 +481,41 @@ mod tests {
             s.fields[KEPT_KEY], earlier,
             "a state's own kept entries stay"
         );
+    }
+
+    /// A session saved by a version without devices or zones, after this one: it kept both
+    /// aside, and this version takes them back.
+    #[test]
+    fn what_an_earlier_version_kept_aside_is_taken_back() {
+        let device = r#"{"chosen":true,"device":null}"#;
+        let kept = serde_json::to_string(&KeptState {
+            version: 1,
+            params: [
+                ("zone".to_string(), ParamValue::F32(5.0)),
+                ("width".to_string(), ParamValue::F32(10.0)),
+                ("future-knob".to_string(), ParamValue::F32(1.0)),
+            ]
+            .into(),
+            fields: [(DEVICE_KEY.to_string(), device.to_string())].into(),
+        })
+        .unwrap();
+        let mut s = state(
+            &[("width", ParamValue::F32(40.0))],
+            &[(STATE_VERSION_KEY, "1"), (KEPT_KEY, &kept)],
+        );
+        migrate_state(&mut s);
+        assert!(matches!(s.params.get("zone"), Some(ParamValue::F32(v)) if *v == 5.0));
+        assert!(
+            matches!(s.params.get("width"), Some(ParamValue::F32(v)) if *v == 40.0),
+            "the state's own value wins"
+        );
+        assert_eq!(s.fields[DEVICE_KEY], device);
+        let rest: KeptState = serde_json::from_str(&s.fields[KEPT_KEY]).unwrap();
+        assert_eq!(
+            rest.params.keys().collect::<Vec<_>>(),
+            ["future-knob", "width"]
+        );
+        assert!(rest.fields.is_empty());
     }
 
     #[test]

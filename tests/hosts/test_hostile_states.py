@@ -304,9 +304,9 @@ def stored_device(listeners=2, **changes) -> dict:
 
 
 def with_device(good: GoodState, **changes) -> bytes:
-    """The good state designing for the valid measured device, with `changes` to it."""
-    return with_head(good, {"measured": False, "set": None, "device_chosen": True,
-                            "device": stored_device(**changes)})
+    """The good state designing for the valid measured device (its "device" field), with
+    `changes` to it."""
+    return with_fields(good, {"device": json.dumps({"chosen": True, "device": stored_device(**changes)})})
 
 
 def nan_irs() -> str:
@@ -379,7 +379,8 @@ STORED_SET_TYPES = {"name": "string", "sample_rate": "number", "radius_m": "numb
 STORED_DEVICE_TYPES = {"name": "string", "convention": "string", "sample_rate": "number",
                        "spacing_m": "number", "emitters": "array", "driver_x_m": "array",
                        "listeners": "array", "nominal": "number", "taps": "number", "irs": "string"}
-FIELD_TYPES = {"editor-size": "array", "preset": "string", "state-version": "number", "head": "object"}
+FIELD_TYPES = {"editor-size": "array", "preset": "string", "state-version": "number", "head": "object",
+               "device": "object"}
 
 
 def wrong_type_cases() -> dict[str, Craft]:

@@ -43,7 +43,8 @@ pub struct CtcDesign {
     /// Per frequency and column, the ratio the plain feed already has, dB.
     pub plain_db: Vec<[f64; 2]>,
     /// Per frequency and column, the ratio these filters reach on the design plant, dB (at
-    /// the worst pose of a listening zone).
+    /// the worst pose of a listening zone where β was searched; where the plain feed is the
+    /// answer, its ratio at the nominal pose).
     pub achieved_db: Vec<[f64; 2]>,
     /// Per frequency and column, whether the boost limit stopped the target being reached.
     pub limited: Vec<[bool; 2]>,
@@ -116,7 +117,10 @@ fn ears_of(plant: &PosePlant, n: usize, c: &[C64; MAX_DRIVERS]) -> [C64; 2] {
 /// ipsilateral ear is to receive there.
 #[derive(Clone, Copy)]
 struct ZoneColumnPose {
+    /// The pose's plant at this frequency.
     plant: PosePlant,
+    /// What the pose's ipsilateral ear is to receive: the plain feed's level and arrival
+    /// there.
     target: C64,
 }
 
@@ -517,7 +521,8 @@ fn choose(
     Some((capped, true, start_next))
 }
 
-/// Most weighted designs a zone's column tries (the first weighs every pose alike).
+/// Most weighted designs a zone's column tries: the first weighs every pose alike, each
+/// further one reweighs them; they stop once the worst pose reaches the target.
 const ZONE_REWEIGHTS: usize = 8;
 
 /// [`choose`] for a column held at `poses` poses (`column` builds it for a set of
@@ -536,7 +541,10 @@ fn choose_for_zone(
     let mut best: Option<(Candidate, bool, f64)> = None;
     for _ in 0..ZONE_REWEIGHTS {
         let problem = column(&weights);
-        let found = choose(&problem, target_db, cap, start)?;
+        // A reweighed problem without a solution keeps the best of the rounds before it.
+        let Some(found) = choose(&problem, target_db, cap, start) else {
+            break;
+        };
         let reached = found.2.is_finite();
         let leakage = problem.leakage(&problem.blend(&found.0.filters));
         if best.as_ref().is_none_or(|b| found.0.ratio > b.0.ratio) {

@@ -204,6 +204,17 @@ impl Plant for MeasuredDevice {
         let mut data = vec![C64::new(0.0, 0.0); freqs.len() * 2 * n];
         let (index, _, _) = self.nearest(geometry);
         let measured = &self.listeners[index];
+        // Where each frequency falls on the analysis grid, and how far the band edge fades
+        // it: the same for every driver and ear.
+        let points: Vec<(f64, (usize, f64))> = freqs
+            .iter()
+            .map(|&f| {
+                (
+                    band_fade(f, self.sample_rate),
+                    grid_point(f, self.grid_len, self.sample_rate),
+                )
+            })
+            .collect();
         // Drivers the file does not hold stay silent; `check` refuses such layouts first.
         for (driver, x) in self.driver_x_m.iter().enumerate().take(n) {
             for ear in 0..2 {
@@ -216,12 +227,11 @@ impl Plant for MeasuredDevice {
                     measured.delay_s[ear][driver] - self.shift_s + (now - was) / SPEED_OF_SOUND;
                 let level = self.gain * was / now;
                 let spectrum = &measured.aligned[ear][driver];
-                for (k, &f) in freqs.iter().enumerate() {
-                    let fade = band_fade(f, self.sample_rate);
+                for (k, (&f, &(fade, point))) in freqs.iter().zip(&points).enumerate() {
                     let value = if fade == 0.0 {
                         C64::new(0.0, 0.0)
                     } else {
-                        at_grid_point(spectrum, grid_point(f, self.grid_len, self.sample_rate))
+                        at_grid_point(spectrum, point)
                             * C64::from_polar(level * fade, -2.0 * PI * f * delay)
                     };
                     data[(k * 2 + ear) * n + driver] = value;

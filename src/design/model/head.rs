@@ -18,7 +18,8 @@ use std::sync::Arc;
 /// stored (silence after the response has decayed).
 const TRIM_BELOW: f32 = 1e-5;
 
-/// The head choice the state carries.
+/// What the filters are designed for. The state carries it in two fields: the head choice
+/// (`measured`, `set`) as "head", and the device (see [`DeviceChoice`]) as "device".
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HeadChoice {
     /// Design for the measured head (when one is stored) instead of the sphere.
@@ -26,11 +27,24 @@ pub struct HeadChoice {
     /// The measured head last loaded, kept while the sphere is chosen so that switching back
     /// needs no file.
     pub set: Option<Arc<StoredSet>>,
-    /// Design for the measured device (when one is stored) instead of either head.
-    #[serde(default)]
+    /// Design for the measured device (when one is stored) instead of either head (stored
+    /// in the "device" field).
+    #[serde(skip)]
     pub device_chosen: bool,
-    /// The measured device last loaded, kept while a head is chosen.
-    #[serde(default)]
+    /// The measured device last loaded, kept while a head is chosen (stored in the
+    /// "device" field).
+    #[serde(skip)]
+    pub device: Option<Arc<StoredDevice>>,
+}
+
+/// The measured device part of a [`HeadChoice`], persisted in a field of its own so that a
+/// version that knows no devices keeps it, as it keeps every field it does not know, and
+/// saves it again with the session.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceChoice {
+    /// Design for the device (when one is stored).
+    pub chosen: bool,
+    /// The device last loaded.
     pub device: Option<Arc<StoredDevice>>,
 }
 
@@ -155,6 +169,23 @@ impl StoredSet {
 }
 
 impl HeadChoice {
+    /// The device part, as the "device" field stores it.
+    pub fn device_choice(&self) -> DeviceChoice {
+        DeviceChoice {
+            chosen: self.device_chosen,
+            device: self.device.clone(),
+        }
+    }
+
+    /// This head choice with the device part `device`.
+    pub fn with_device(self, device: DeviceChoice) -> Self {
+        Self {
+            device_chosen: device.chosen,
+            device: device.device,
+            ..self
+        }
+    }
+
     /// What this choice designs for: the device when it is chosen and stored, else the
     /// measured head when it is chosen and stored, else the sphere.
     pub fn chosen(&self) -> Chosen<'_> {
@@ -268,6 +299,21 @@ mod tests {
                 set.azimuths_deg.len()
             );
         }
+    }
+
+    #[test]
+    fn the_device_travels_in_its_own_field() {
+        let irs = base64::engine::general_purpose::STANDARD.encode([0u8; 2 * 3 * 4]);
+        let choice = HeadChoice {
+            measured: true,
+            set: Some(Arc::new(stored(3, 1, &irs))),
+            device_chosen: true,
+            device: None,
+        };
+        let head: serde_json::Value = serde_json::to_value(&choice).unwrap();
+        assert_eq!(head.as_object().unwrap().len(), 2, "{head}");
+        let back: HeadChoice = serde_json::from_value(head).unwrap();
+        assert_eq!(back.with_device(choice.device_choice()), choice);
     }
 
     #[test]

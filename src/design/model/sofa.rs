@@ -214,6 +214,16 @@ pub(crate) fn variable(file: &File, name: &'static str) -> Result<(Vec<u64>, Vec
     Ok((shape, values))
 }
 
+/// The row of a variable that holds one row for all `rows` measurements, or one per
+/// measurement, that measurement `i` reads.
+pub(crate) fn row_of(rows: usize, i: usize) -> usize {
+    if rows == 1 {
+        0
+    } else {
+        i
+    }
+}
+
 /// Refuses a variable that declares more than `limit` `things`.
 pub(crate) fn at_most(
     what: &'static str,
@@ -544,7 +554,7 @@ fn source_positions(file: &File, m: usize) -> Result<Vec<(f64, f64, f64)>, SofaE
     let frame = coordinates(&attrs, "SourcePosition", "spherical")?;
     Ok((0..m)
         .map(|i| {
-            let j = if rows == 1 { 0 } else { i };
+            let j = row_of(rows, i);
             frame.spherical([values[3 * j], values[3 * j + 1], values[3 * j + 2]])
         })
         .collect())
@@ -736,7 +746,7 @@ fn broadband_delays(file: &File, m: usize) -> Result<Vec<[usize; 2]>, SofaError>
     check_delays(&values)?;
     Ok((0..m)
         .map(|i| {
-            let j = if rows == 1 { 0 } else { i };
+            let j = row_of(rows, i);
             [
                 values[2 * j].round() as usize,
                 values[2 * j + 1].round() as usize,

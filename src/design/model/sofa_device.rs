@@ -17,8 +17,8 @@
 
 use crate::design::model::geometry::{Geometry, DEFAULT_HEAD_RADIUS_M};
 use crate::design::model::sofa::{
-    at_most, check_delays, coordinates, corrupt, dataset, declared_values, sample_rate, variable,
-    Coordinates, SofaError,
+    at_most, check_delays, coordinates, corrupt, dataset, declared_values, row_of, sample_rate,
+    variable, Coordinates, SofaError,
 };
 use crate::limits::{
     DEVICE_DRIVERS, MAX_DEVICE_COORDINATE_M, MAX_DEVICE_IR_SECONDS, MAX_DEVICE_POSITIONS,
@@ -243,7 +243,7 @@ fn points(
     let frame = frame_of(file, name, default_type)?;
     (0..m)
         .map(|i| {
-            let j = if rows == 1 { 0 } else { i };
+            let j = row_of(rows, i);
             within_room(
                 name,
                 frame.cartesian([values[3 * j], values[3 * j + 1], values[3 * j + 2]]),
@@ -368,7 +368,7 @@ fn delays(file: &File, m: usize, e: usize) -> Result<Vec<[Vec<f64>; 2]>, SofaErr
     check_delays(&values)?;
     Ok((0..m)
         .map(|i| {
-            let j = if rows == 1 { 0 } else { i };
+            let j = row_of(rows, i);
             std::array::from_fn(|r| {
                 (0..e)
                     .map(|k| {

@@ -7,7 +7,7 @@ use crate::design::model::sofa_device::{DeviceConvention, DeviceSet, ListenerMea
 use crate::design::HeadDamage;
 use crate::limits::{
     DEVICE_DRIVERS, MAX_DEVICE_COORDINATE_M, MAX_DEVICE_IR_SECONDS, MAX_DEVICE_POSITIONS,
-    MAX_STORED_DEVICE_VALUES, SAMPLE_RATES_HZ,
+    MAX_STORED_DEVICE_RESPONSES, MAX_STORED_DEVICE_VALUES, SAMPLE_RATES_HZ,
 };
 use base64::Engine as _;
 
@@ -58,10 +58,12 @@ pub struct StoredDevice {
 
 /// Why a device cannot be kept in the session.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("its {values} response values (after trimming the silence) are more than a session keeps ({max}): measure fewer positions or window the responses shorter", max = MAX_STORED_DEVICE_VALUES)]
+#[error("its {responses} responses of {taps} taps (after trimming the silence) are more than a session keeps ({max_responses} responses, {max_values} values): measure fewer positions or window the responses shorter", max_responses = MAX_STORED_DEVICE_RESPONSES, max_values = MAX_STORED_DEVICE_VALUES)]
 pub struct TooLargeToStore {
-    /// How many values it would store.
-    pub values: usize,
+    /// How many responses it holds.
+    pub responses: usize,
+    /// Taps it would keep of each.
+    pub taps: usize,
 }
 
 impl StoredDevice {
@@ -73,9 +75,13 @@ impl StoredDevice {
             .filter_map(|ir| ir.iter().rposition(|v| v.abs() > peak * TRIM_BELOW))
             .max()
             .map_or(1, |last| last + 1);
-        let values = responses().count().saturating_mul(taps);
-        if values > MAX_STORED_DEVICE_VALUES {
-            return Err(TooLargeToStore { values });
+        let count = responses().count();
+        let values = count.saturating_mul(taps);
+        if values > MAX_STORED_DEVICE_VALUES || count > MAX_STORED_DEVICE_RESPONSES {
+            return Err(TooLargeToStore {
+                responses: count,
+                taps,
+            });
         }
         let mut bytes = Vec::with_capacity(values * 4);
         for ir in responses() {
@@ -108,7 +114,7 @@ impl StoredDevice {
 
     /// The measurement back, or why the stored data is unusable (a damaged or hand-edited
     /// state): every count within the reader's limits before any arithmetic or decoding,
-    /// every number finite and where the reader would have accepted it.
+    /// every number finite, the line ordered and every listener in front of it.
     pub fn to_set(&self) -> Result<DeviceSet, HeadDamage> {
         let drivers = self.driver_x_m.len();
         let listeners = self.listeners.len();
@@ -125,10 +131,10 @@ impl StoredDevice {
         {
             return Err(HeadDamage::Sizes);
         }
-        let values = listeners
-            .checked_mul(2 * drivers)
-            .and_then(|n| n.checked_mul(self.taps))
-            .filter(|&n| n <= MAX_STORED_DEVICE_VALUES)
+        let responses = listeners * 2 * drivers;
+        let values = responses
+            .checked_mul(self.taps)
+            .filter(|&n| n <= MAX_STORED_DEVICE_VALUES && responses <= MAX_STORED_DEVICE_RESPONSES)
             .ok_or(HeadDamage::Sizes)?;
         if self.irs.len() != (values * 4).div_ceil(3) * 4 {
             return Err(HeadDamage::Sizes);

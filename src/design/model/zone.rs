@@ -19,6 +19,10 @@ const MEASURED_TOLERANCE_M: f64 = 0.001;
 /// it, degrees.
 const MEASURED_YAW_TOLERANCE_DEG: f64 = 0.5;
 
+/// Nearest a pose of the grid may be to the drivers' line, metres (a device reader's bound):
+/// a small distance with a large zone would otherwise put a head on the drivers.
+const NEAREST_POSE_M: f64 = 0.15;
+
 /// Most poses a zone holds (the nominal one included): each adds a plant to every β
 /// solve, so a device file with a thousand positions inside the square must not make a
 /// design a thousand times slower. The nearest are kept.
@@ -73,11 +77,13 @@ pub fn poses(nominal: &Geometry, half_width_m: f64, plant: &dyn Plant) -> Vec<Zo
             })
         });
         out.extend(
-            grid.filter(|g| !same_place(g) && plant.check(g).is_ok())
-                .map(|geometry| ZonePose {
-                    geometry,
-                    measured: false,
-                }),
+            grid.filter(|g| {
+                !same_place(g) && g.distance_m >= NEAREST_POSE_M && plant.check(g).is_ok()
+            })
+            .map(|geometry| ZonePose {
+                geometry,
+                measured: false,
+            }),
         );
         return out;
     }
@@ -115,6 +121,19 @@ mod tests {
             assert_eq!(p.len(), 1, "{z}");
             assert_eq!(p[0].geometry, g);
         }
+    }
+
+    #[test]
+    fn no_pose_of_the_grid_puts_the_head_on_the_drivers() {
+        let near = Geometry {
+            distance_m: 0.2,
+            ..nominal()
+        };
+        let p = poses(&near, 0.2, &SphereHead::default());
+        assert_eq!(p.len(), 6, "the row nearer than 15 cm is left out");
+        assert!(p
+            .iter()
+            .all(|pose| pose.geometry.distance_m >= NEAREST_POSE_M));
     }
 
     #[test]
