@@ -449,6 +449,16 @@ fn set_floats(
     }
 }
 
+/// Whether the parameters `floats` hold their values in `settings` (within a
+/// hundred-thousandth of their range: a host's normalised round trip rounds).
+fn floats_hold(params: &SoundstageParams, settings: &Settings, floats: &[Float]) -> bool {
+    floats.iter().all(|&f| {
+        let spec = f.spec();
+        let wanted = (spec.read)(settings) as f32;
+        (params.float(f).value() - wanted).abs() <= 1e-5 * (spec.max - spec.min)
+    })
+}
+
 /// Applies a preset: every geometry parameter through the host, and remembers which preset
 /// it was.
 fn apply_preset(params: &SoundstageParams, setter: &ParamSetter, preset: &Preset) {

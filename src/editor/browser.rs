@@ -4,7 +4,7 @@
 //! becomes the head designed for; a measured device too, and its nominal listener's
 //! geometry becomes the parameters'.
 
-use super::{set_floats, theme};
+use super::{floats_hold, set_floats, theme};
 use crate::design::model::geometry::Geometry;
 use crate::design::model::head::{HeadChoice, StoredSet};
 use crate::design::model::sofa::{read_any, SofaSet};
@@ -41,9 +41,11 @@ pub struct Browser {
     loading: Option<Arc<Mutex<Option<Outcome>>>>,
     /// The outcome of the last load, shown until the next.
     last: Option<Outcome>,
-    /// A device read, to be chosen by the editor's thread once its geometry is on the
-    /// parameters.
+    /// A device read, whose geometry the editor's thread is to set on the parameters.
     device: Option<LoadedDevice>,
+    /// A device whose geometry was set and is awaited on the parameters (hosts apply a
+    /// change when they next process), with the frames left before it is chosen anyway.
+    awaiting: Option<(LoadedDevice, u32)>,
 }
 
 impl Default for Browser {
@@ -59,6 +61,7 @@ impl Default for Browser {
             loading: None,
             last: None,
             device: None,
+            awaiting: None,
         }
     }
 }
@@ -185,31 +188,27 @@ impl Browser {
         outputs: usize,
     ) {
         self.poll();
-        if let Some((device, g)) = self.device.take() {
-            let settings = crate::design::config::settings::Settings {
-                spacing_m: g.spacing_m,
-                distance_m: g.distance_m,
-                offset_m: g.offset_m,
-                yaw_deg: g.yaw_deg,
-                ..params.settings()
-            };
-            set_floats(
-                params,
-                setter,
-                &settings,
-                &[Float::Spacing, Float::Distance, Float::Offset, Float::Yaw],
-            );
+        if let Some(loaded) = self.device.take() {
+            set_floats(params, setter, &with_geometry(params, &loaded.1), &GEOMETRY);
             // The geometry is the device's now, not a preset's.
             params
                 .preset
                 .write()
                 .unwrap_or_else(|e| e.into_inner())
                 .clear();
-            params.set_head_choice(HeadChoice {
-                device_chosen: true,
-                device: Some(device),
-                ..params.head_choice()
-            });
+            self.awaiting = Some((loaded, GEOMETRY_WAIT_FRAMES));
+        }
+        if let Some(((device, g), frames)) = self.awaiting.take() {
+            if floats_hold(params, &with_geometry(params, &g), &GEOMETRY) || frames == 0 {
+                params.set_head_choice(HeadChoice {
+                    device_chosen: true,
+                    device: Some(device),
+                    ..params.head_choice()
+                });
+            } else {
+                self.awaiting = Some(((device, g), frames - 1));
+                ctx.request_repaint();
+            }
         }
         if !self.open {
             return;
@@ -279,6 +278,28 @@ impl Browser {
     }
 }
 
+/// The parameters a device's geometry sets.
+const GEOMETRY: [Float; 4] = [Float::Spacing, Float::Distance, Float::Offset, Float::Yaw];
+
+/// Frames the editor waits for a device's geometry to reach the parameters before it
+/// chooses the device anyway (a host that never applies them: the designer then says why
+/// the device cannot serve).
+const GEOMETRY_WAIT_FRAMES: u32 = 120;
+
+/// The current settings with `g`'s spacing and listener.
+fn with_geometry(
+    params: &SoundstageParams,
+    g: &Geometry,
+) -> crate::design::config::settings::Settings {
+    crate::design::config::settings::Settings {
+        spacing_m: g.spacing_m,
+        distance_m: g.distance_m,
+        offset_m: g.offset_m,
+        yaw_deg: g.yaw_deg,
+        ..params.settings()
+    }
+}
+
 /// The geometry of `set`'s nominal listener, if this instance's `outputs` are its drivers
 /// and the parameters can hold it: a plugin's outputs are fixed by the host's layout, so a
 /// device of another driver count is refused with both counts, and one whose spacing or
@@ -300,15 +321,16 @@ fn device_geometry(set: &DeviceSet, outputs: usize) -> Result<Geometry, String> 
         yaw_deg: g.yaw_deg,
         ..Default::default()
     };
-    for f in [Float::Spacing, Float::Distance, Float::Offset, Float::Yaw] {
+    for f in GEOMETRY {
         let spec = f.spec();
-        let value = (spec.read)(&settings);
-        if !(spec.min as f64..=spec.max as f64).contains(&value) {
+        // As the parameter will hold it.
+        let value = (spec.read)(&settings) as f32;
+        if !(spec.min..=spec.max).contains(&value) {
             return Err(format!(
                 "the device's {} is {} and the parameter takes {} to {}: design from it with \
                  the command line",
                 spec.name.to_lowercase(),
-                spec.format(value as f32),
+                spec.format(value),
                 spec.format(spec.min),
                 spec.format(spec.max)
             ));
@@ -352,6 +374,10 @@ mod tests {
             why.contains("3 drivers") && why.contains("2 outputs"),
             "{why}"
         );
+        // A listener at the parameter's very edge, as the parameter holds it.
+        let mut edge = set.clone();
+        edge.listeners[0].distance_m = 0.2;
+        assert!(device_geometry(&edge, 3).is_ok());
         let narrow = DeviceSet {
             spacing_m: 0.03,
             driver_x_m: vec![-0.03, 0.0, 0.03],

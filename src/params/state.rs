@@ -173,16 +173,19 @@ pub fn migrate_state(state: &mut PluginState) {
         .insert(STATE_VERSION_KEY.to_string(), STATE_VERSION.to_string());
 }
 
-/// Takes back what an earlier version kept aside because it did not know it (a parameter
-/// such as `zone`, a field such as `device`) and this version knows: each where the state
-/// itself lacks it (the earlier version's own values win: they are what the session was
-/// last saved with). What is taken back leaves the kept entries; the rest stays there.
+/// Takes back what an earlier version kept aside of a state of this layout version because
+/// it did not know it (a parameter such as `zone`, a field such as `device`) and this
+/// version knows: each where the state itself lacks it (the earlier version's own values
+/// win: they are what the session was last saved with). What is taken back leaves the kept
+/// entries; the rest stays there. What it kept of a newer layout's state stays for that
+/// version, untouched.
 fn take_back(state: &mut PluginState) {
     let Some(mut kept) = state
         .fields
         .get(KEPT_KEY)
         .and_then(|k| serde_json::from_str::<Option<KeptState>>(k).ok())
         .flatten()
+        .filter(|k| k.version <= STATE_VERSION)
     else {
         return;
     };
@@ -200,7 +203,12 @@ fn take_back(state: &mut PluginState) {
     let fields: Vec<String> = kept
         .fields
         .keys()
-        .filter(|k| KNOWN_FIELDS.contains(&k.as_str()) && !state.fields.contains_key(k.as_str()))
+        .filter(|k| {
+            // The layout version and the kept entries themselves are this state's own.
+            ![STATE_VERSION_KEY, KEPT_KEY].contains(&k.as_str())
+                && KNOWN_FIELDS.contains(&k.as_str())
+                && !state.fields.contains_key(k.as_str())
+        })
         .cloned()
         .collect();
     if params.is_empty() && fields.is_empty() {
@@ -516,6 +524,12 @@ mod tests {
             ["future-knob", "width"]
         );
         assert!(rest.fields.is_empty());
+        // What it kept of a newer layout's state is that version's, and stays.
+        let newer = kept.replace(r#""version":1"#, r#""version":2"#);
+        let mut s = state(&[], &[(STATE_VERSION_KEY, "1"), (KEPT_KEY, &newer)]);
+        migrate_state(&mut s);
+        assert!(matches!(s.params.get("zone"), Some(ParamValue::F32(v)) if *v == 0.0));
+        assert_eq!(s.fields[KEPT_KEY], newer);
     }
 
     #[test]

@@ -126,11 +126,11 @@ mod tests {
     #[test]
     fn no_pose_of_the_grid_puts_the_head_on_the_drivers() {
         let near = Geometry {
-            distance_m: 0.2,
+            distance_m: 0.3,
             ..nominal()
         };
         let p = poses(&near, 0.2, &SphereHead::default());
-        assert_eq!(p.len(), 6, "the row nearer than 15 cm is left out");
+        assert_eq!(p.len(), 6, "the row at 10 cm is left out");
         assert!(p
             .iter()
             .all(|pose| pose.geometry.distance_m >= NEAREST_POSE_M));
