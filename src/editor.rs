@@ -5,6 +5,8 @@
 
 mod analysis;
 mod browser;
+pub mod export;
+mod folders;
 mod meters;
 mod plots;
 mod shared;
@@ -84,6 +86,8 @@ pub struct SoundstageEditor {
     plants: PlantCache,
     /// The SOFA file browser.
     browser: browser::Browser,
+    /// The filter export's window.
+    exporter: export::Exporter,
     analyses: AnalysisCache,
     view: View,
     polar_hz: f64,
@@ -116,6 +120,7 @@ pub fn create(
         size_sync: SizeSync::Pending,
         plants: PlantCache::default(),
         browser: browser::Browser::default(),
+        exporter: export::Exporter::default(),
         analyses: AnalysisCache::default(),
         view: View::Cancellation,
         polar_hz: 1000.0,
@@ -148,7 +153,8 @@ impl NiceEguiApp for SoundstageEditor {
         let geometry = settings.geometry(outputs);
         // The plots listen with the head the filters are designed for; while it cannot serve
         // (the designer says why), with the sphere the last good design fell back to.
-        let (plant, _) = self.plants.serving(&self.params.head_choice(), &geometry);
+        let choice = self.params.head_choice();
+        let (plant, _) = self.plants.serving(&choice, &geometry);
         let input = DesignInput {
             settings,
             outputs,
@@ -164,6 +170,19 @@ impl NiceEguiApp for SoundstageEditor {
             .request(input, plant, move || ctx.request_repaint());
         let setter = gui.param_setter();
         self.browser.show(ui.ctx(), &self.params, &setter, outputs);
+        let preset = self
+            .params
+            .preset
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.exporter.show(
+            ui.ctx(),
+            (settings, outputs, sample_rate),
+            &choice,
+            &mut self.plants,
+            preset,
+        );
         ResizableWindow::new("soundstage-editor")
             .min_size(egui::vec2(MIN_SIZE.0, MIN_SIZE.1))
             .show(ui, |ui| {
@@ -251,7 +270,7 @@ impl SoundstageEditor {
         };
     }
 
-    fn header(&self, ui: &mut egui::Ui, setter: &ParamSetter) {
+    fn header(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         ui.horizontal(|ui| {
             ui.heading("Soundstage");
             ui.add_space(16.0);
@@ -262,6 +281,16 @@ impl SoundstageEditor {
                 for switch in [Switch::Bypass, Switch::Preview] {
                     let spec = switch.spec();
                     toggle(ui, self.params.switch(switch), setter, spec.name, spec.help);
+                }
+                ui.add_space(12.0);
+                if ui
+                    .button("Export filters…")
+                    .on_hover_text(
+                        "The filters as designed now, as FIR taps for a device's DSP:                          filters.json and one WAV per input, as soundstage export writes them",
+                    )
+                    .clicked()
+                {
+                    self.exporter.open();
                 }
             });
         });

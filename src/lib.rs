@@ -5,6 +5,7 @@
 pub mod design;
 pub mod dsp;
 pub mod editor;
+pub mod files;
 pub mod limits;
 #[cfg(feature = "cli")]
 pub mod offline;

@@ -471,3 +471,128 @@ fn a_four_driver_line_exports_a_channel_per_driver_named_in_line_order() {
         assert!(channels.iter().all(|c| c.len() == 1025));
     }
 }
+
+#[test]
+fn the_editor_exports_a_device_session_as_the_command_line_exports_its_file() {
+    use common::sofa::{self, Device, DeviceFaults, DeviceFile, Head, Pose};
+    use soundstage::design::model::head::{HeadChoice, PlantCache};
+    use soundstage::design::model::sofa::{read_any, SofaSet};
+    use soundstage::design::model::stored_device::StoredDevice;
+    use soundstage::editor::export::{export_session, SessionExport, FOLDER_NAME};
+    use soundstage::params::SoundstageParams;
+    use std::sync::Arc;
+    let d = dir();
+    let file = d.path().join("device.sofa");
+    let device = Device {
+        head: Head::Synthetic,
+        drivers: 3,
+        spacing: 0.125,
+        poses: vec![Pose {
+            offset: 0.0,
+            distance: 0.5,
+            yaw: 0.0,
+        }],
+        file: DeviceFile::Mimo,
+    };
+    sofa::write_device(&file, "prototype", &device, DeviceFaults::default());
+    let cli = d.path().join("cli");
+    assert_success(&soundstage(&[
+        "export",
+        cli.to_str().unwrap(),
+        "--sofa",
+        file.to_str().unwrap(),
+        "--outputs",
+        "3",
+        "--taps",
+        "512",
+        "--format",
+        "csv",
+        "--rate",
+        "44100",
+    ]));
+    // The session as the editor sees it: the plugin's defaults, the device chosen from its
+    // stored copy (the file is gone) and its geometry on the parameters.
+    let SofaSet::Device(set) = read_any(&file).unwrap() else {
+        panic!("a device file");
+    };
+    std::fs::remove_file(&file).unwrap();
+    let choice = HeadChoice {
+        device_chosen: true,
+        device: Some(Arc::new(StoredDevice::from_set(&set).unwrap())),
+        ..HeadChoice::default()
+    };
+    let settings = Settings {
+        spacing_m: 0.125,
+        distance_m: 0.5,
+        ..SoundstageParams::default().settings()
+    };
+    let session = SessionExport::of(
+        settings,
+        3,
+        &choice,
+        &mut PlantCache::default(),
+        (44_100, Some(512), true),
+        String::new(),
+    )
+    .unwrap();
+    let plugin_parent = d.path().join("plugin");
+    std::fs::create_dir(&plugin_parent).unwrap();
+    let said = export_session(&plugin_parent, &session).unwrap();
+    assert!(
+        said.contains("5 inputs × 3 drivers × 512 taps at 44100 Hz"),
+        "{said}"
+    );
+    let plugin = plugin_parent.join(FOLDER_NAME);
+    let (from_cli, from_plugin) = (
+        json(&cli.join("filters.json")),
+        json(&plugin.join("filters.json")),
+    );
+    for key in [
+        "format",
+        "sample_rate",
+        "taps",
+        "latency_samples",
+        "mode",
+        "inputs",
+        "outputs",
+        "parameters",
+        "settings",
+        "geometry",
+        "plant",
+    ] {
+        let plugin_value = if key == "plant" {
+            serde_json::json!({"name": from_plugin[key]["name"], "sofa": from_cli[key]["sofa"]})
+        } else {
+            from_plugin[key].clone()
+        };
+        assert_eq!(plugin_value, from_cli[key], "filters.json's {key}");
+    }
+    let mut worst = f64::NEG_INFINITY;
+    for input in from_cli["inputs"].as_array().unwrap() {
+        let name = input["file"].as_str().unwrap();
+        let ((spec, a), (_, b)) = (read_wav(&cli.join(name)), read_wav(&plugin.join(name)));
+        assert_eq!(spec.sample_rate, 44_100);
+        for (x, y) in a.iter().zip(&b) {
+            worst = worst.max(error_db(y, x));
+        }
+        for csv in input["csv"].as_array().unwrap() {
+            let csv = csv.as_str().unwrap();
+            assert!(
+                plugin.join(csv).is_file(),
+                "{csv} missing from the plugin's export"
+            );
+        }
+    }
+    let separation =
+        |j: &serde_json::Value| j["predicted"]["separation"]["nominal_db"].as_f64().unwrap();
+    println!(
+        "editor export of a device session against the command line's of its file: {worst:.1} dB; separation {:.2} / {:.2} dB",
+        separation(&from_plugin),
+        separation(&from_cli)
+    );
+    assert!(
+        worst <= ROUND_TRIP_DB,
+        "the plugin exports other filters: {worst:.1} dB"
+    );
+    assert!((separation(&from_plugin) - separation(&from_cli)).abs() < 0.01);
+}

@@ -1,16 +1,14 @@
 //! Audio in and out. Reading (WAV, AIFF, FLAC) checks everything before any work starts (see
-//! [`soundstage::offline::audio_in`]); writing (WAV) goes to a
-//! temporary file in the target directory and is renamed into place, so an interrupted or
-//! failed write never leaves a half-written file, and never touches an existing one until
-//! the new one is complete and on disk.
+//! [`soundstage::offline::audio_in`]); writing (WAV) is atomic, as every file the tools write
+//! is (see [`soundstage::files`]).
 
 use super::CliError;
-use crossbeam_channel::{bounded, RecvTimeoutError};
 use hound::{SampleFormat, WavSpec, WavWriter};
 use rand::{RngExt, SeedableRng};
+use soundstage::files::{self, set_channel_mask, WriteError};
 use soundstage::offline::audio_in::{max_wav_frames, InputError, StereoReader};
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::BufWriter;
 use std::path::Path;
 
 /// Opens a stereo WAV, AIFF or FLAC file to be read a chunk at a time, no longer than a WAV
@@ -58,14 +56,8 @@ pub fn input_error(path: &Path, outputs: usize, format: OutputFormat, e: InputEr
     }
 }
 
-/// How often a file being written atomically is pushed to disk while it is written.
-const WRITE_BACK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
-
-/// Writes `path` atomically: `write` fills a new temporary file in the same directory
-/// (created exclusively, with an unpredictable name, so nothing planted there is followed),
-/// which is flushed to disk and then renamed into place. On any failure the temporary file
-/// is removed and an existing `path` is left as it was. The file gets the permissions a plain
-/// create would give it (0666 less the umask).
+/// Writes `path` atomically (see [`files::write_atomically`]), a failure of the system
+/// said as [`CliError::Write`].
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut File) -> Result<(), CliError>,
@@ -74,52 +66,7 @@ pub fn write_atomically(
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    // The temporary name adds a dot, six random characters and ".partial": shorten the
-    // target's part so that a target name the file system takes gives one it takes too.
-    let short: String = name.chars().take(64).collect();
-    let prefix = format!(".{short}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".partial");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut temporary = builder.tempfile_in(dir).map_err(io)?;
-    // While `write` runs, a helper pushes what is written so far to disk, so that the
-    // flush before the rename waits for the last part only, not the whole file (a render
-    // computes faster than a disk takes its output). A second handle, because `write`
-    // holds the first; if it cannot be had, the final flush does it all.
-    let written_back = temporary.as_file().try_clone();
-    std::thread::scope(|scope| {
-        let (done, finished) = bounded::<()>(0);
-        if let Ok(file) = written_back {
-            scope.spawn(move || {
-                while finished.recv_timeout(WRITE_BACK_INTERVAL) == Err(RecvTimeoutError::Timeout) {
-                    // A failure shows again in the final flush, which reports it.
-                    let _ = file.sync_data();
-                }
-            });
-        }
-        let wrote = write(temporary.as_file_mut());
-        drop(done);
-        wrote
-    })?;
-    temporary.as_file().sync_all().map_err(io)?;
-    temporary.persist(path).map_err(|e| io(e.error))?;
-    // The rename is on disk once the directory is (where the system lets a directory be
-    // opened and synced; elsewhere the rename is as durable as the system makes it).
-    if let Ok(directory) = File::open(dir) {
-        let _ = directory.sync_all();
-    }
-    Ok(())
+    files::write_atomically(path, io, write)
 }
 
 /// The sample format of a written WAV file.
@@ -153,32 +100,10 @@ impl OutputFormat {
     }
 }
 
-/// The `WAVE_FORMAT_EXTENSIBLE` speaker mask of `channels` driver feeds in line order,
-/// leftmost first: a pair is front left and front right (0x3); a line of three or four
-/// drivers is no standard speaker layout (a three-driver line is L, C, R in that order, which
-/// no mask can say, and a fourth channel would be read as the LFE), so it gets none (0) and a
-/// player maps its channels in file order.
-pub fn channel_mask(channels: usize) -> u32 {
-    if channels == 2 {
-        0x3
-    } else {
-        0
-    }
-}
-
-/// Byte offset of `wFormatTag` in a WAV file whose `fmt ` chunk comes first, as hound writes.
-const FORMAT_TAG_OFFSET: u64 = 20;
-
-/// Byte offset of `dwChannelMask` in such a file's `WAVEFORMATEXTENSIBLE`.
-const CHANNEL_MASK_OFFSET: u64 = 40;
-
-/// `wFormatTag` of `WAVE_FORMAT_EXTENSIBLE`.
-const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
-
 /// Seed of the dither noise: the same input renders to the same file.
 const DITHER_SEED: u64 = 0x5EED_D17E;
 
-/// What [`write_wav`] wrote.
+/// What a [`WavEncoder`] wrote, once its header is complete ([`Finished::mark`]).
 pub struct Written {
     /// Samples clipped at full scale (integer formats).
     pub clipped: u64,
@@ -187,40 +112,9 @@ pub struct Written {
     pub mask: Option<u32>,
 }
 
-/// Writes `channels` (all the same length; driver feeds in line order) as a WAV file of
-/// `format` at `sample_rate`, atomically, with [`channel_mask`]'s mask. Integer formats get
-/// TPDF dither of ±1 LSB; samples beyond full scale are clipped there, and counted.
-pub fn write_wav(
-    path: &Path,
-    sample_rate: u32,
-    channels: &[Vec<f32>],
-    format: OutputFormat,
-) -> Result<Written, CliError> {
-    let mut written = None;
-    write_atomically(path, |temporary| {
-        let mut encoder = WavEncoder::new(&mut *temporary, sample_rate, channels.len(), format)
-            .map_err(|e| encode_error(path, e))?;
-        encoder
-            .write(channels, 1.0)
-            .map_err(|e| encode_error(path, e))?;
-        written = Some(encoder.finish(path)?.mark(path, temporary)?);
-        Ok(())
-    })?;
-    Ok(written.expect("written once the file is in place"))
-}
-
 /// A hound error in the user's words.
 pub fn encode_error(path: &Path, e: hound::Error) -> CliError {
-    match e {
-        hound::Error::IoError(source) => CliError::Write {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => CliError::Encode {
-            path: path.to_path_buf(),
-            reason: other.to_string(),
-        },
-    }
+    WriteError::of_wav(path, e).into()
 }
 
 /// A WAV file written a chunk at a time, in `format`: integer formats TPDF-dithered (one
@@ -313,13 +207,11 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// Writes [`channel_mask`]'s mask into `file`'s header (`path` names it for errors).
+    /// Writes [`files::channel_mask`]'s mask into `file`'s header (`path` names it for errors).
     pub fn mark(self, path: &Path, file: &mut File) -> Result<Written, CliError> {
-        let mask = set_channel_mask(file, channel_mask(self.channels)).map_err(|source| {
-            CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
+        let mask = set_channel_mask(file, self.channels).map_err(|source| CliError::Write {
+            path: path.to_path_buf(),
+            source,
         })?;
         Ok(Written {
             clipped: self.clipped,
@@ -328,36 +220,14 @@ impl Finished {
     }
 }
 
-/// Writes `mask` into the `WAVEFORMATEXTENSIBLE` header hound wrote (hound picks a mask from
-/// the channel count alone) and returns it; a plain PCM header (16-bit stereo) has no mask
-/// and is left (`None`).
-fn set_channel_mask(file: &mut File, mask: u32) -> std::io::Result<Option<u32>> {
-    let mut tag = [0u8; 2];
-    file.seek(SeekFrom::Start(FORMAT_TAG_OFFSET))?;
-    file.read_exact(&mut tag)?;
-    if u16::from_le_bytes(tag) != WAVE_FORMAT_EXTENSIBLE {
-        return Ok(None);
-    }
-    file.seek(SeekFrom::Start(CHANNEL_MASK_OFFSET))?;
-    file.write_all(&mask.to_le_bytes())?;
-    Ok(Some(mask))
-}
-
 /// Writes `channels` (all the same length) as a 32-bit float WAV at `sample_rate`, atomically.
 pub fn write_float(path: &Path, sample_rate: u32, channels: &[Vec<f32>]) -> Result<(), CliError> {
-    write_wav(path, sample_rate, channels, OutputFormat::F32).map(|_| ())
+    Ok(files::write_float_wav(path, sample_rate, channels)?)
 }
 
 /// Writes text atomically.
 pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
-    write_atomically(path, |temporary| {
-        temporary
-            .write_all(text.as_bytes())
-            .map_err(|source| CliError::Write {
-                path: path.to_path_buf(),
-                source,
-            })
-    })
+    Ok(files::write_text(path, text)?)
 }
 
 /// Whether two paths name the same file: the same path, a symbolic link to it or (on Unix) a

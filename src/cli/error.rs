@@ -229,3 +229,23 @@ impl CliError {
         matches!(self, Self::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
     }
 }
+
+impl From<soundstage::files::WriteError> for CliError {
+    fn from(e: soundstage::files::WriteError) -> Self {
+        use soundstage::files::WriteError;
+        match e {
+            WriteError::Io { path, source } => Self::Write { path, source },
+            WriteError::Encode { path, reason } => Self::Encode { path, reason },
+        }
+    }
+}
+
+impl From<soundstage::design::export::ExportFailure> for CliError {
+    fn from(e: soundstage::design::export::ExportFailure) -> Self {
+        use soundstage::design::export::ExportFailure;
+        match e {
+            ExportFailure::Refused(why) => Self::Export(why),
+            ExportFailure::Write(why) => why.into(),
+        }
+    }
+}

@@ -6,7 +6,7 @@ use super::audio_file::{
     WavEncoder, Written,
 };
 use super::commands::progress_bar;
-use super::settings::{describe, origin, target_from, Target};
+use super::settings::{origin, target_from, Target};
 use super::{say, write_line, CliError, SettingsArgs};
 use crossbeam_channel::bounded;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -18,6 +18,7 @@ use soundstage::offline::audio_in::StereoReader;
 use soundstage::offline::levels::{dbfs, LoudnessMeter, TruePeakMeter};
 use soundstage::offline::poses::PoseTrack;
 use soundstage::offline::render::{engine_for, Aligned, Following, FOLLOW_BLOCK};
+use soundstage::params::describe;
 use soundstage::tracking::{Pose, Tracked};
 use std::collections::HashMap;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};

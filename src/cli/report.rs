@@ -2,7 +2,7 @@
 //! `metrics.json` and PNG plots.
 
 use super::audio_file::write_text;
-use super::settings::{describe, origin, target_from, Target};
+use super::settings::{origin, target_from, Target};
 use super::{plots, say, CliError, SettingsArgs};
 use soundstage::design::config::settings::{Mode, Settings};
 use soundstage::design::evaluate::analysis::{analyse, Analysis};
@@ -13,6 +13,7 @@ use soundstage::design::filters::chain::{design, DesignInput};
 use soundstage::design::model::plant::{Plant, SphereHead};
 use soundstage::offline::measure;
 use soundstage::offline::report::{EngineFigures, Metrics};
+use soundstage::params::describe;
 use std::path::Path;
 use std::time::Instant;
 

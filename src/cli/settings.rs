@@ -125,28 +125,6 @@ pub fn from_args(args: &SettingsArgs) -> Result<(Settings, usize), CliError> {
     Ok((settings, args.outputs.map_or(outputs, usize::from)))
 }
 
-/// Every parameter's value in `settings` as `ID=VALUE`, the way `--set` takes it, so that a
-/// printed line can be pasted back: `mode=speakers width=100% ...`.
-pub fn describe(settings: &Settings) -> String {
-    let mut parts = vec![format!("{MODE_ID}={}", settings.mode.id())];
-    parts.extend(FLOAT_PARAMS.iter().map(|s| {
-        format!(
-            "{}={:.*}{}",
-            s.id,
-            s.decimals,
-            (s.read)(settings),
-            s.unit.trim()
-        )
-    }));
-    parts.extend(
-        BOOL_PARAMS
-            .iter()
-            .map(|s| format!("{}={}", s.id, if (s.read)(settings) { "on" } else { "off" })),
-    );
-    parts.push(format!("{LATENCY_ID}={}", settings.latency.id()));
-    parts.join(" ")
-}
-
 /// Where the settings came from, as the user gave them: `preset desktop, --set width=80%`.
 pub fn origin(args: &SettingsArgs) -> String {
     let mut parts = vec![format!(

@@ -1,9 +1,9 @@
-//! A file browser drawn by the editor itself (a native dialog would fight the host for the
-//! window and the keyboard): folders and `.sofa` files, clicked, never typed. Loading runs
-//! on a thread of its own; the audio keeps the last good design meanwhile. A measured head
+//! The SOFA browser, drawn by the editor itself (see [`super::folders`]): folders and
+//! `.sofa` files, clicked, never typed. Loading runs on a thread of its own; the audio keeps the last good design meanwhile. A measured head
 //! becomes the head designed for; a measured device too, and its nominal listener's
 //! geometry becomes the parameters'.
 
+use super::folders::{Background, FolderView};
 use super::{floats_hold, set_floats, theme};
 use crate::design::model::geometry::Geometry;
 use crate::design::model::head::{HeadChoice, StoredSet};
@@ -12,33 +12,25 @@ use crate::design::model::sofa_device::DeviceSet;
 use crate::design::model::stored_device::StoredDevice;
 use crate::params::{Float, SoundstageParams};
 use nice_plug::prelude::ParamSetter;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
-/// One entry of the listed folder.
-#[derive(Clone, Debug)]
-struct Entry {
-    name: String,
-    path: PathBuf,
-    folder: bool,
-}
+use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A device read and ready to be designed for, with the geometry its nominal listener gives
 /// the parameters.
 type LoadedDevice = (Arc<StoredDevice>, Geometry);
 
-/// What a load finished with: the set's name and, for a device, the device; or why it
-/// failed.
-type Outcome = Result<(String, Option<LoadedDevice>), String>;
+/// What a load finished with: the set's name and, for a device, the device.
+type Loaded = (String, Option<LoadedDevice>);
+
+/// What a load finished with, or why it failed.
+type Outcome = Result<Loaded, String>;
 
 /// The browser's state, kept across frames (and editor openings).
 pub struct Browser {
     open: bool,
-    folder: PathBuf,
-    entries: Vec<Entry>,
-    listing_error: Option<String>,
-    /// The load in progress, or its outcome once the thread is done.
-    loading: Option<Arc<Mutex<Option<Outcome>>>>,
+    view: FolderView,
+    /// The load in progress.
+    loading: Background<Loaded>,
     /// The outcome of the last load, shown until the next.
     last: Option<Outcome>,
     /// A device read, whose geometry the editor's thread is to set on the parameters.
@@ -50,15 +42,10 @@ pub struct Browser {
 
 impl Default for Browser {
     fn default() -> Self {
-        let folder = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/"));
         Self {
             open: false,
-            folder,
-            entries: Vec::new(),
-            listing_error: None,
-            loading: None,
+            view: FolderView::new(Some("sofa"), "no folders or .sofa files here"),
+            loading: Background::default(),
             last: None,
             device: None,
             awaiting: None,
@@ -66,50 +53,16 @@ impl Default for Browser {
     }
 }
 
-/// Folders first, then SOFA files, each sorted; hidden entries left out.
-fn list(folder: &Path) -> Result<Vec<Entry>, String> {
-    let mut entries: Vec<Entry> = std::fs::read_dir(folder)
-        .map_err(|e| format!("cannot list {}: {e}", folder.display()))?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let path = e.path();
-            let folder = path.is_dir();
-            let sofa = path
-                .extension()
-                .is_some_and(|x| x.eq_ignore_ascii_case("sofa"));
-            (!name.starts_with('.') && (folder || sofa)).then_some(Entry { name, path, folder })
-        })
-        .collect();
-    entries.sort_by(|a, b| {
-        b.folder
-            .cmp(&a.folder)
-            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
-    });
-    Ok(entries)
-}
-
 impl Browser {
     /// Opens the browser on its folder.
     pub fn open(&mut self) {
         self.open = true;
-        self.go(self.folder.clone());
-    }
-
-    fn go(&mut self, folder: PathBuf) {
-        match list(&folder) {
-            Ok(entries) => {
-                self.entries = entries;
-                self.listing_error = None;
-                self.folder = folder;
-            }
-            Err(why) => self.listing_error = Some(why),
-        }
+        self.view.refresh();
     }
 
     /// Whether a file is being read.
     pub fn busy(&self) -> bool {
-        self.loading.is_some()
+        self.loading.busy()
     }
 
     /// Reads `path` on a thread; on success the set becomes what is designed for (a device
@@ -145,35 +98,25 @@ impl Browser {
     /// Runs `job` on the load thread. Its outcome always arrives, a panic included (as an
     /// error), so the browser never stays busy.
     fn start(&mut self, ctx: egui::Context, job: impl FnOnce() -> Outcome + Send + 'static) {
-        let slot = Arc::new(Mutex::new(None));
-        self.loading = Some(slot.clone());
-        let spawned = std::thread::Builder::new()
-            .name("soundstage-sofa".into())
-            .spawn(move || {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
-                    .unwrap_or_else(|_| Err("reading the file failed unexpectedly".into()));
-                *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(outcome);
-                ctx.request_repaint();
-            });
-        if let Err(e) = spawned {
-            self.loading = None;
-            self.last = Some(Err(format!("cannot start reading: {e}")));
+        let started = self.loading.start(
+            ctx,
+            "soundstage-sofa",
+            "reading the file failed unexpectedly",
+            job,
+        );
+        if let Err(why) = started {
+            self.last = Some(Err(format!("cannot read: {why}")));
         }
     }
 
     /// Picks up a finished load.
     fn poll(&mut self) {
-        let done = self
-            .loading
-            .as_ref()
-            .and_then(|slot| slot.lock().unwrap_or_else(|e| e.into_inner()).take());
-        if let Some(outcome) = done {
+        if let Some(outcome) = self.loading.poll() {
             if let Ok((_, device)) = &outcome {
                 self.open = false;
                 self.device = device.clone();
             }
             self.last = Some(outcome);
-            self.loading = None;
         }
     }
 
@@ -214,53 +157,13 @@ impl Browser {
             return;
         }
         let mut open = self.open;
-        let mut go_to = None;
         let mut chosen = None;
         egui::Window::new("Load a measured head or device (SOFA)")
             .open(&mut open)
             .collapsible(false)
             .default_size(egui::vec2(520.0, 420.0))
             .show(ctx, |ui| {
-                ui.horizontal(|ui| {
-                    if ui.button("Up").clicked() {
-                        go_to = self.folder.parent().map(Path::to_path_buf);
-                    }
-                    if ui.button("Home").clicked() {
-                        go_to = std::env::var_os("HOME").map(PathBuf::from);
-                    }
-                    ui.label(
-                        egui::RichText::new(self.folder.display().to_string())
-                            .color(theme::TEXT_DIM),
-                    );
-                });
-                ui.separator();
-                if let Some(why) = &self.listing_error {
-                    ui.colored_label(theme::LIMIT, why);
-                }
-                egui::ScrollArea::vertical()
-                    .max_height(300.0)
-                    .show(ui, |ui| {
-                        for entry in &self.entries {
-                            let label = if entry.folder {
-                                format!("{}/", entry.name)
-                            } else {
-                                entry.name.clone()
-                            };
-                            if ui.selectable_label(false, label).clicked() {
-                                if entry.folder {
-                                    go_to = Some(entry.path.clone());
-                                } else {
-                                    chosen = Some(entry.path.clone());
-                                }
-                            }
-                        }
-                        if self.entries.is_empty() && self.listing_error.is_none() {
-                            ui.label(
-                                egui::RichText::new("no folders or .sofa files here")
-                                    .color(theme::TEXT_DIM),
-                            );
-                        }
-                    });
+                chosen = self.view.show(ui, 300.0);
                 ui.separator();
                 if self.busy() {
                     ui.label("reading…");
@@ -269,9 +172,6 @@ impl Browser {
                 }
             });
         self.open = open;
-        if let Some(folder) = go_to {
-            self.go(folder);
-        }
         if let (Some(path), false) = (chosen, self.busy()) {
             self.load(path, params.clone(), outputs, ctx.clone());
         }

@@ -312,3 +312,25 @@ pub const BOOL_PARAMS: [BoolSpec; 3] = [
 pub fn float_spec(id: &str) -> Option<&'static FloatSpec> {
     FLOAT_PARAMS.iter().find(|s| s.id == id)
 }
+
+/// Every parameter's value in `settings` as `ID=VALUE`, the way `--set` takes it, so that a
+/// printed line can be pasted back: `mode=speakers width=100% ...`.
+pub fn describe(settings: &Settings) -> String {
+    let mut parts = vec![format!("{MODE_ID}={}", settings.mode.id())];
+    parts.extend(FLOAT_PARAMS.iter().map(|s| {
+        format!(
+            "{}={:.*}{}",
+            s.id,
+            s.decimals,
+            (s.read)(settings),
+            s.unit.trim()
+        )
+    }));
+    parts.extend(
+        BOOL_PARAMS
+            .iter()
+            .map(|s| format!("{}={}", s.id, if (s.read)(settings) { "on" } else { "off" })),
+    );
+    parts.push(format!("{LATENCY_ID}={}", settings.latency.id()));
+    parts.join(" ")
+}

@@ -1,7 +1,8 @@
 //! A design's linear filter matrix as FIR taps, for a device's DSP: what `soundstage export`
-//! writes. Each exported input has one FIR per driver, and driver d's feed is the sum over
-//! the inputs of input i convolved with FIR (i, d), [`ExportedFilters::latency_samples`]
-//! late, exactly as the engine's output is (its latency compensated).
+//! and the editor's *Export filters…* write ([`write_export`]). Each exported input has one
+//! FIR per driver, and driver d's feed is the sum over the inputs of input i convolved with
+//! FIR (i, d), [`ExportedFilters::latency_samples`] late, exactly as the engine's output is
+//! (its latency compensated).
 //!
 //! In binaural mode the upmix cancels out (the centre goes wherever the sides go), so the
 //! inputs are the stereo input's two channels and the export is the whole processing. In the
@@ -10,6 +11,14 @@
 //! (what the engine's STFT multiplies by its matrix), and the input's own left and right for
 //! the bass path, the plain feed below the crossover that the processed chain replaces above
 //! it.
+
+mod folder;
+mod predicted;
+
+pub use folder::{
+    csv_name, wav_name, write_export, ExportFailure, ExportRequest, Provenance, Written,
+};
+pub use predicted::{design_with_taps, CancellerFigures, Predicted};
 
 use crate::design::config::settings::Mode;
 use crate::design::filters::chain::Design;
@@ -31,6 +40,18 @@ pub enum ExportError {
         "low latency's bass crossover is a recursive filter, not FIR taps: export in the normal latency mode"
     )]
     LowLatency,
+    /// A device rate Soundstage does not design for.
+    #[error("{rate} Hz: Soundstage designs for 8000 to 768000 Hz")]
+    Rate {
+        /// The rate asked for.
+        rate: u32,
+    },
+    /// A line of drivers Soundstage does not design for.
+    #[error("{given} drivers: Soundstage designs for lines of 2 to 4")]
+    Drivers {
+        /// The number asked for.
+        given: usize,
+    },
     /// The tap count asked for is outside what the design can be windowed to.
     #[error("{given} taps: the filters can be {min} to {max} taps long at this rate (the design's full length)")]
     Taps {
